@@ -1,0 +1,223 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { z } from 'zod';
+
+/** Default HTTP port. */
+export const DEFAULT_PORT = 3000;
+/** Default number of events kept in the replayable history. */
+export const DEFAULT_HISTORY_SIZE = 1000;
+/** Default interval between `: ping` comments on every stream, in milliseconds. */
+export const HEARTBEAT_MS = 15_000;
+/** Default `retry:` hint sent to EventSource clients, in milliseconds. */
+export const RETRY_MS = 3_000;
+/** Default maximum size of one encoded event, in bytes. */
+export const MAX_EVENT_BYTES = 65_536;
+/** Default bound on a connection's unsent bytes before it is evicted as a slow consumer. */
+export const MAX_BUFFERED_BYTES = 1_048_576;
+/** Default maximum open streams per user. */
+export const MAX_CONNECTIONS_PER_USER = 20;
+/** Default time allowed for a graceful shutdown, in milliseconds. */
+export const SHUTDOWN_TIMEOUT_MS = 10_000;
+/** Default token lifetime, in seconds (1 hour). */
+export const JWT_TTL_SEC = 3_600;
+/** Default Redis key prefix. */
+export const DEFAULT_REDIS_PREFIX = 'roomcast:';
+/** The simulators a process may run. */
+export const SIMULATOR_NAMES = ['time', 'stock', 'chat'] as const;
+/** Minimum HS256 secret length outside demo mode, in bytes. */
+export const MIN_SECRET_BYTES = 32;
+
+/** One built-in feed's name. */
+export type SimulatorName = (typeof SIMULATOR_NAMES)[number];
+
+/** The validated, frozen configuration of one process. */
+export interface Config {
+  readonly port: number;
+  readonly host: string | undefined;
+  readonly nodeId: string;
+  readonly jwtSecret: string;
+  /** True when the secret was generated at start (demo mode without JWT_SECRET). */
+  readonly jwtSecretGenerated: boolean;
+  readonly jwtPublicKey: string | undefined;
+  readonly jwtTtlSec: number;
+  readonly redisUrl: string | undefined;
+  readonly redisPrefix: string;
+  readonly historySize: number;
+  readonly heartbeatMs: number;
+  readonly retryMs: number;
+  readonly maxEventBytes: number;
+  readonly maxBufferedBytes: number;
+  readonly maxConnectionsPerUser: number;
+  readonly corsOrigins: readonly string[] | '*' | undefined;
+  readonly demo: boolean;
+  readonly usersFile: string | undefined;
+  readonly simulators: readonly SimulatorName[];
+  readonly logLevel: string;
+  readonly trustProxy: boolean | number | string;
+  readonly shutdownTimeoutMs: number;
+  readonly workers: number;
+  readonly loginRateLimit: number;
+}
+
+/** Thrown when a variable is missing or invalid; its message names the variable. */
+export class ConfigError extends Error {
+  constructor(readonly variable: string, reason: string) {
+    super(`${variable}: ${reason}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Every environment variable the hub reads, for documentation and for checks of `.env.example`. */
+export const CONFIG_VARIABLES = [
+  'PORT', 'HOST', 'NODE_ID', 'JWT_SECRET', 'JWT_PUBLIC_KEY', 'JWT_TTL', 'REDIS_URL', 'REDIS_PREFIX',
+  'HISTORY_SIZE', 'HEARTBEAT_MS', 'RETRY_MS', 'MAX_EVENT_BYTES', 'MAX_BUFFERED_BYTES',
+  'MAX_CONNECTIONS_PER_USER', 'CORS_ORIGINS', 'DEMO', 'USERS_FILE', 'SIMULATORS', 'LOG_LEVEL',
+  'TRUST_PROXY', 'SHUTDOWN_TIMEOUT_MS', 'WORKERS', 'LOGIN_RATE_LIMIT',
+] as const;
+
+type Env = Record<string, string | undefined>;
+
+function intVar(env: Env, name: string, def: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return def;
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
+  const n = Number(raw.trim());
+  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function boolVar(env: Env, name: string, def: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return def;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(name, `must be true or false, got "${env[name]}"`);
+}
+
+const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** Parses `3600`, `90s`, `15m`, `12h` or `30d` into seconds; undefined when malformed. */
+export function parseDurationSec(raw: string): number | undefined {
+  const m = /^(\d+)\s*([smhd]?)$/.exec(raw.trim());
+  if (!m) return undefined;
+  const n = Number(m[1]) * (DURATION_UNITS[m[2] || 's'] ?? 1);
+  return n > 0 ? n : undefined;
+}
+
+const nodeIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/);
+
+/** Parses and validates the environment once; throws ConfigError naming the first bad variable. */
+export function loadConfig(env: Env = process.env): Config {
+  const demo = boolVar(env, 'DEMO', false);
+  const port = intVar(env, 'PORT', DEFAULT_PORT, 0, 65_535);
+  const nodeId = env.NODE_ID?.trim() || `${hostname().replace(/[^A-Za-z0-9_.:-]/g, '-').slice(0, 40)}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  if (!nodeIdSchema.safeParse(nodeId).success) {
+    throw new ConfigError('NODE_ID', 'must be 1-64 characters of letters, digits, _ . : -');
+  }
+
+  let jwtSecret = env.JWT_SECRET ?? '';
+  let jwtSecretGenerated = false;
+  if (jwtSecret === '') {
+    if (!demo) throw new ConfigError('JWT_SECRET', `is required outside demo mode (at least ${MIN_SECRET_BYTES} bytes)`);
+    jwtSecret = randomBytes(48).toString('base64url');
+    jwtSecretGenerated = true;
+  } else if (!demo && Buffer.byteLength(jwtSecret) < MIN_SECRET_BYTES) {
+    throw new ConfigError('JWT_SECRET', `must be at least ${MIN_SECRET_BYTES} bytes outside demo mode`);
+  }
+
+  const ttlRaw = env.JWT_TTL?.trim();
+  let jwtTtlSec = JWT_TTL_SEC;
+  if (ttlRaw) {
+    const parsed = parseDurationSec(ttlRaw);
+    if (parsed === undefined) throw new ConfigError('JWT_TTL', `must be seconds or a duration like 15m, 12h, 30d; got "${ttlRaw}"`);
+    jwtTtlSec = parsed;
+  }
+
+  const redisUrl = env.REDIS_URL?.trim() || undefined;
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
+    throw new ConfigError('REDIS_URL', `must start with redis:// or rediss://`);
+  }
+  const redisPrefix = env.REDIS_PREFIX?.trim() || DEFAULT_REDIS_PREFIX;
+  if (!/^[A-Za-z0-9_.:{}-]{1,64}$/.test(redisPrefix)) {
+    throw new ConfigError('REDIS_PREFIX', 'must be 1-64 characters of letters, digits, _ . : { } -');
+  }
+
+  const corsRaw = env.CORS_ORIGINS?.trim();
+  let corsOrigins: Config['corsOrigins'];
+  if (corsRaw === '*') corsOrigins = '*';
+  else if (corsRaw) {
+    const list = corsRaw.split(',').map((s) => s.trim()).filter(Boolean);
+    for (const origin of list) {
+      if (!/^https?:\/\/[^\s/]+$/.test(origin)) throw new ConfigError('CORS_ORIGINS', `"${origin}" is not an origin like https://app.example.com`);
+    }
+    corsOrigins = Object.freeze(list);
+  }
+
+  const simRaw = env.SIMULATORS?.trim();
+  let simulators: SimulatorName[];
+  if (simRaw === undefined || simRaw === '') simulators = demo ? [...SIMULATOR_NAMES] : [];
+  else if (simRaw === 'none') simulators = [];
+  else {
+    simulators = [];
+    for (const s of simRaw.split(',').map((x) => x.trim()).filter(Boolean)) {
+      if (!(SIMULATOR_NAMES as readonly string[]).includes(s)) {
+        throw new ConfigError('SIMULATORS', `unknown feed "${s}" (known: ${SIMULATOR_NAMES.join(', ')}, or none)`);
+      }
+      if (!simulators.includes(s as SimulatorName)) simulators.push(s as SimulatorName);
+    }
+  }
+
+  const usersFile = env.USERS_FILE?.trim() || undefined;
+  if (usersFile !== undefined && !existsSync(usersFile)) throw new ConfigError('USERS_FILE', `file not found: ${usersFile}`);
+
+  const logLevel = env.LOG_LEVEL?.trim() || 'info';
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
+    throw new ConfigError('LOG_LEVEL', `must be one of fatal, error, warn, info, debug, trace, silent; got "${logLevel}"`);
+  }
+
+  const tpRaw = env.TRUST_PROXY?.trim();
+  let trustProxy: Config['trustProxy'] = false;
+  if (tpRaw) {
+    if (/^\d+$/.test(tpRaw)) trustProxy = Number(tpRaw);
+    else if (['true', 'false'].includes(tpRaw.toLowerCase())) trustProxy = tpRaw.toLowerCase() === 'true';
+    else if (/^[A-Za-z0-9.:/, _-]+$/.test(tpRaw)) trustProxy = tpRaw;
+    else throw new ConfigError('TRUST_PROXY', `must be true, false, a hop count or a list of addresses/subnets; got "${tpRaw}"`);
+  }
+
+  const jwtPublicKey = env.JWT_PUBLIC_KEY?.trim() || undefined;
+  if (jwtPublicKey !== undefined && !jwtPublicKey.includes('BEGIN PUBLIC KEY')) {
+    throw new ConfigError('JWT_PUBLIC_KEY', 'must be a PEM public key (-----BEGIN PUBLIC KEY-----)');
+  }
+
+  const workers = intVar(env, 'WORKERS', 1, 1, 64);
+  if (workers > 1 && redisUrl === undefined) throw new ConfigError('WORKERS', 'more than one worker needs REDIS_URL (the workers share state through Redis)');
+
+  const config: Config = {
+    port,
+    host: env.HOST?.trim() || undefined,
+    nodeId,
+    jwtSecret,
+    jwtSecretGenerated,
+    jwtPublicKey,
+    jwtTtlSec,
+    redisUrl,
+    redisPrefix,
+    historySize: intVar(env, 'HISTORY_SIZE', DEFAULT_HISTORY_SIZE, 1, 1_000_000),
+    heartbeatMs: intVar(env, 'HEARTBEAT_MS', HEARTBEAT_MS, 100, 3_600_000),
+    retryMs: intVar(env, 'RETRY_MS', RETRY_MS, 0, 3_600_000),
+    maxEventBytes: intVar(env, 'MAX_EVENT_BYTES', MAX_EVENT_BYTES, 256, 16 * 1_048_576),
+    maxBufferedBytes: intVar(env, 'MAX_BUFFERED_BYTES', MAX_BUFFERED_BYTES, 1024, 1_073_741_824),
+    maxConnectionsPerUser: intVar(env, 'MAX_CONNECTIONS_PER_USER', MAX_CONNECTIONS_PER_USER, 1, 1_000_000),
+    corsOrigins,
+    demo,
+    usersFile,
+    simulators: Object.freeze(simulators),
+    logLevel,
+    trustProxy,
+    shutdownTimeoutMs: intVar(env, 'SHUTDOWN_TIMEOUT_MS', SHUTDOWN_TIMEOUT_MS, 100, 600_000),
+    workers,
+    loginRateLimit: intVar(env, 'LOGIN_RATE_LIMIT', 10, 1, 100_000),
+  };
+  return Object.freeze(config);
+}
