@@ -1,0 +1,109 @@
+import { fileURLToPath } from 'node:url';
+import compression from 'compression';
+import cors from 'cors';
+import express, { type Express, type Request, type RequestHandler } from 'express';
+import { rateLimit, ipKeyGenerator, type Store } from 'express-rate-limit';
+import helmet from 'helmet';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import type { Hub } from './core/hub.js';
+import { authenticate } from './http/auth.js';
+import { errorHandler, notFound, sendError } from './http/errors.js';
+import { jsonBody } from './http/json-body.js';
+import { authRouter } from './http/routes/auth.js';
+import { broadcastRouter } from './http/routes/broadcast.js';
+import { eventsRouter } from './http/routes/events.js';
+import { opsRouter } from './http/routes/ops.js';
+import { roomsRouter } from './http/routes/rooms.js';
+import type { TokenService } from './http/tokens.js';
+import type { UserDirectory } from './http/users.js';
+import type { Metrics } from './observability/metrics.js';
+import { httpLogger } from './observability/logger.js';
+
+/** Where the dashboard lives. */
+export const PUBLIC_DIR = fileURLToPath(new URL('../public', import.meta.url));
+/** Window of the login rate limits, in milliseconds. */
+export const LOGIN_WINDOW_MS = 60_000;
+/** Slack over MAX_EVENT_BYTES for a publish body (target fields and JSON whitespace). */
+const BODY_SLACK_BYTES = 16_384;
+/** Most events in one batch. */
+const MAX_BATCH = 100;
+
+/** Everything the HTTP app is built from. */
+export interface AppDeps {
+  config: Config;
+  hub: Hub;
+  tokens: TokenService;
+  users: UserDirectory;
+  metrics: Metrics;
+  logger: Logger;
+  startedAt: number;
+  /** Rate-limit stores (Redis in cluster mode); memory when absent. */
+  rateLimitStore?: (name: string) => Store;
+}
+
+function loginLimiter(deps: AppDeps, name: string, key: (req: Request) => string): RequestHandler {
+  return rateLimit({
+    windowMs: LOGIN_WINDOW_MS,
+    limit: deps.config.loginRateLimit,
+    skipSuccessfulRequests: true,
+    standardHeaders: 'draft-7',
+    legacyHeaders: false,
+    keyGenerator: key,
+    ...(deps.rateLimitStore ? { store: deps.rateLimitStore(name) } : {}),
+    handler: (req, res) => {
+      const resetTime = (req as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
+      const retryAfter = resetTime ? Math.max(1, Math.ceil((resetTime.getTime() - Date.now()) / 1000)) : LOGIN_WINDOW_MS / 1000;
+      res.setHeader('Retry-After', String(retryAfter));
+      sendError(res, 'rate_limited', 'too many login attempts; try again later');
+    },
+  });
+}
+
+/** The Express app: middleware, routers, static dashboard, error handling. */
+export function createApp(deps: AppDeps): Express {
+  const { config, hub, tokens } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.trustProxy);
+  app.use(httpLogger(deps.logger));
+  app.use(helmet({
+    contentSecurityPolicy: {
+      directives: {
+        'connect-src': ["'self'"], 'img-src': ["'self'", 'data:'], 'style-src': ["'self'"],
+        // Plain-http deployments (localhost, behind a TLS proxy) must not have requests rewritten.
+        'upgrade-insecure-requests': null,
+      },
+    },
+  }));
+  if (config.corsOrigins !== undefined) {
+    app.use(cors({
+      origin: config.corsOrigins === '*' ? true : [...config.corsOrigins],
+      credentials: true,
+      exposedHeaders: ['Retry-After', 'WWW-Authenticate'],
+    }));
+  }
+  // Streams never pass through compression: they take the socket over, and no-transform says so too.
+  app.use(compression({ filter: (req, res) => !String(res.getHeader('Content-Type') ?? '').startsWith('text/event-stream') && compression.filter(req, res) }));
+
+  const auth = authenticate(tokens);
+  const json = jsonBody(config.maxEventBytes + BODY_SLACK_BYTES);
+  const batchJson = jsonBody(MAX_BATCH * (config.maxEventBytes + 1024) + BODY_SLACK_BYTES);
+  const loginLimiters = [
+    loginLimiter(deps, 'login-ip', (req) => `ip:${ipKeyGenerator(req.ip ?? 'unknown')}`),
+    loginLimiter(deps, 'login-user', (req) => {
+      const username: unknown = (req.body as { username?: unknown } | undefined)?.username;
+      return `user:${typeof username === 'string' ? username.toLowerCase().slice(0, 128) : ''}`;
+    }),
+  ];
+
+  app.use(opsRouter({ hub, metrics: deps.metrics, auth, nodeId: config.nodeId, startedAt: deps.startedAt }));
+  app.use(authRouter({ tokens, users: deps.users, auth, json, loginLimiters }));
+  app.use(eventsRouter(hub, auth));
+  app.use(roomsRouter(hub, auth, json));
+  app.use(broadcastRouter(hub, auth, json, batchJson));
+  app.use(express.static(PUBLIC_DIR, { index: 'index.html', maxAge: 0 }));
+  app.use(notFound);
+  app.use(errorHandler);
+  return app;
+}

@@ -1,0 +1,251 @@
+import type { CloseReason, Connection } from './connection.js';
+import { PING_FRAME, encodeControl } from './sse.js';
+import type { DeliveryCounters, HubEvent, Metadata, Target } from './types.js';
+
+/** A room as seen from this process. */
+export interface LocalRoom {
+  roomId: string;
+  connections: number;
+  users: number;
+}
+
+/** Called when the hub closes a connection itself (eviction, expiry). */
+export type CloseListener = (conn: Connection, reason: CloseReason) => void;
+
+/** Seconds in one expiry bucket; expiry is checked once a second. */
+const EXPIRY_TICK_MS = 1000;
+
+function addTo<K, V>(index: Map<K, Set<V>>, key: K, value: V): Set<V> {
+  let set = index.get(key);
+  if (set === undefined) {
+    set = new Set();
+    index.set(key, set);
+  }
+  set.add(value);
+  return set;
+}
+
+function removeFrom<K, V>(index: Map<K, Set<V>>, key: K, value: V): void {
+  const set = index.get(key);
+  if (set === undefined) return;
+  set.delete(value);
+  if (set.size === 0) index.delete(key);
+}
+
+/**
+ * The one owner of this process's rooms ↔ connections ↔ users indexes. Picks the recipients
+ * of each event from the indexes and writes one shared frame to each; sweeps heartbeats and
+ * token expiry for all connections with one timer each.
+ */
+export class ConnectionManager {
+  private readonly byId = new Map<string, Connection>();
+  private readonly byUser = new Map<string, Set<Connection>>();
+  private readonly byRoom = new Map<string, Set<Connection>>();
+  /** Expiry second → connections whose token expires then. */
+  private readonly expiries = new Map<number, Set<Connection>>();
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private onClose: CloseListener = () => {};
+  /** Coarse clock for lastActivity, refreshed per event rather than per write. */
+  private now = Date.now();
+  readonly counters: DeliveryCounters = { published: 0, delivered: 0, evicted: 0, replayed: 0 };
+
+  /** Starts the heartbeat and expiry sweeps. */
+  start(heartbeatMs: number, onClose: CloseListener): void {
+    this.onClose = onClose;
+    this.heartbeatTimer = setInterval(() => this.heartbeat(), heartbeatMs);
+    this.expiryTimer = setInterval(() => this.expireTokens(Math.floor(Date.now() / 1000)), EXPIRY_TICK_MS);
+  }
+
+  /** Stops the sweeps. */
+  stop(): void {
+    clearInterval(this.heartbeatTimer);
+    clearInterval(this.expiryTimer);
+  }
+
+  /** Indexes a new connection (and its rooms). */
+  add(conn: Connection): void {
+    this.byId.set(conn.id, conn);
+    addTo(this.byUser, conn.userId, conn);
+    for (const room of conn.rooms) addTo(this.byRoom, room, conn);
+    addTo(this.expiries, conn.exp, conn);
+  }
+
+  /** Drops a connection from every index; empty rooms disappear. Returns the rooms it was in. */
+  remove(conn: Connection): string[] {
+    if (this.byId.get(conn.id) !== conn) return [];
+    this.byId.delete(conn.id);
+    removeFrom(this.byUser, conn.userId, conn);
+    removeFrom(this.expiries, conn.exp, conn);
+    const rooms = [...conn.rooms];
+    for (const room of rooms) removeFrom(this.byRoom, room, conn);
+    return rooms;
+  }
+
+  /** Puts a connection in a room; false when it was already there. */
+  join(conn: Connection, room: string): boolean {
+    if (conn.rooms.has(room) || !this.byId.has(conn.id)) return false;
+    conn.rooms.add(room);
+    addTo(this.byRoom, room, conn);
+    return true;
+  }
+
+  /** Takes a connection out of a room; false when it was not there. */
+  leave(conn: Connection, room: string): boolean {
+    if (!conn.rooms.delete(room)) return false;
+    removeFrom(this.byRoom, room, conn);
+    return true;
+  }
+
+  /** One connection by id. */
+  get(id: string): Connection | undefined {
+    return this.byId.get(id);
+  }
+
+  /** This process's connections of one user. */
+  ofUser(userId: string): ReadonlySet<Connection> {
+    return this.byUser.get(userId) ?? new Set();
+  }
+
+  /** This process's connections in one room. */
+  inRoom(room: string): ReadonlySet<Connection> {
+    return this.byRoom.get(room) ?? new Set();
+  }
+
+  /** True when one of the user's connections here is in the room. */
+  userInRoom(userId: string, room: string): boolean {
+    for (const c of this.ofUser(userId)) if (c.rooms.has(room)) return true;
+    return false;
+  }
+
+  /** Number of open connections here. */
+  get size(): number {
+    return this.byId.size;
+  }
+
+  /** Number of distinct users with a connection here. */
+  get userCount(): number {
+    return this.byUser.size;
+  }
+
+  /** Ids of users with a connection here. */
+  users(): IterableIterator<string> {
+    return this.byUser.keys();
+  }
+
+  /** Every room with a connection here. */
+  rooms(): LocalRoom[] {
+    const out: LocalRoom[] = [];
+    for (const [roomId, conns] of this.byRoom) {
+      const users = new Set<string>();
+      for (const c of conns) users.add(c.userId);
+      out.push({ roomId, connections: conns.size, users: users.size });
+    }
+    return out;
+  }
+
+  /** Users in a room here, with their connection counts. */
+  members(room: string): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const c of this.inRoom(room)) out.set(c.userId, (out.get(c.userId) ?? 0) + 1);
+    return out;
+  }
+
+  /** The connections an event with this target reaches, from the indexes. */
+  private candidates(target: Target): Iterable<Connection> {
+    if (target.connectionId !== null) {
+      const c = this.byId.get(target.connectionId);
+      return c === undefined ? [] : [c];
+    }
+    if (target.userId !== null) return this.byUser.get(target.userId) ?? [];
+    if (target.room !== null) return this.byRoom.get(target.room) ?? [];
+    return this.byId.values();
+  }
+
+  /** How many local connections a target (with its filters) reaches now. */
+  countRecipients(target: Target): number {
+    if (target.filters === null) {
+      if (target.connectionId !== null) return this.byId.has(target.connectionId) ? 1 : 0;
+      if (target.userId !== null) return this.byUser.get(target.userId)?.size ?? 0;
+      if (target.room !== null) return this.byRoom.get(target.room)?.size ?? 0;
+      return this.byId.size;
+    }
+    let n = 0;
+    for (const c of this.candidates(target)) if (c.matches(target.filters)) n++;
+    return n;
+  }
+
+  /** Writes one event's frame to every entitled local connection; returns how many got it. */
+  dispatch(ev: HubEvent, frame: Buffer): number {
+    const now = (this.now = Date.now());
+    const filters: Metadata | null = ev.filters;
+    let n = 0;
+    let evict: Connection[] | undefined;
+    for (const c of this.candidates(ev)) {
+      if (filters !== null && !c.matches(filters)) continue;
+      n++;
+      if (!c.send(frame, ev.id, now)) (evict ??= []).push(c);
+    }
+    this.counters.delivered += n;
+    if (evict !== undefined) for (const c of evict) this.evict(c);
+    return n;
+  }
+
+  /** Sends a control frame to every local connection in a room. */
+  signalRoom(room: string, frame: Buffer): void {
+    const conns = this.byRoom.get(room);
+    if (conns === undefined) return;
+    let evict: Connection[] | undefined;
+    for (const c of conns) if (!c.send(frame, undefined, this.now)) (evict ??= []).push(c);
+    if (evict !== undefined) for (const c of evict) this.evict(c);
+  }
+
+  /** Sends a control frame to one connection. */
+  signal(conn: Connection, frame: Buffer): void {
+    if (!conn.send(frame, undefined, this.now)) this.evict(conn);
+  }
+
+  /** Closes a slow consumer: its client reconnects and resumes from its last event id. */
+  evict(conn: Connection): void {
+    if (conn.closed !== null) return;
+    conn.closed = 'evicted';
+    this.counters.evicted++;
+    conn.sink.destroy();
+    this.onClose(conn, 'evicted');
+  }
+
+  /** Ends one connection after a last control frame. */
+  finish(conn: Connection, reason: CloseReason, frame: Buffer): void {
+    if (conn.closed !== null) return;
+    conn.closed = reason;
+    conn.sink.write(frame);
+    conn.sink.end();
+    this.onClose(conn, reason);
+  }
+
+  /** Ends every connection after a last control frame (shutdown). */
+  finishAll(reason: CloseReason, frame: Buffer): void {
+    for (const c of [...this.byId.values()]) this.finish(c, reason, frame);
+  }
+
+  /** Writes `: ping` to every stream (one sweep for all; no per-connection timers). */
+  heartbeat(): void {
+    this.now = Date.now();
+    let evict: Connection[] | undefined;
+    for (const c of this.byId.values()) {
+      if (c.replaying) continue;
+      if (!c.send(PING_FRAME, undefined, this.now)) (evict ??= []).push(c);
+    }
+    if (evict !== undefined) for (const c of evict) this.evict(c);
+  }
+
+  /** Sends `token-expired` and closes every stream whose token expired by `nowSec`. */
+  expireTokens(nowSec: number): void {
+    // Buckets are per expiry second, so this walks distinct expiry times, not connections.
+    for (const [s, conns] of this.expiries) {
+      if (s > nowSec) continue;
+      const frame = encodeControl('token-expired', { reason: 'token expired', expiredAt: new Date(s * 1000).toISOString() });
+      for (const c of [...conns]) this.finish(c, 'token-expired', frame);
+    }
+  }
+}

@@ -1,0 +1,52 @@
+import { parse as parseCookie } from 'cookie';
+import type { Request, RequestHandler, Response } from 'express';
+import { HubError } from '../core/errors.js';
+import type { Principal, Role } from '../core/types.js';
+import type { TokenService } from './tokens.js';
+
+/** The cookie that carries a browser's token. */
+export const TOKEN_COOKIE = 'roomcast_token';
+
+/** The request's token: Authorization header, then `access_token` query, then the cookie. */
+export function extractToken(req: Request): string | undefined {
+  const header = req.headers.authorization;
+  if (header !== undefined) {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    return m?.[1] ?? '';
+  }
+  const q = req.query.access_token;
+  if (typeof q === 'string' && q !== '') return q;
+  const cookies = req.headers.cookie;
+  if (cookies !== undefined) {
+    const value = parseCookie(cookies)[TOKEN_COOKIE];
+    if (value) return value;
+  }
+  return undefined;
+}
+
+/** The verified caller of a request that passed `authenticate`. */
+export function principalOf(res: Response): Principal {
+  return res.locals.principal as Principal;
+}
+
+/** Verifies the request's token; 401 `unauthenticated` when missing, forged or expired. */
+export function authenticate(tokens: TokenService): RequestHandler {
+  return (req, res, next) => {
+    const token = extractToken(req);
+    if (token === undefined) return next(new HubError('unauthenticated', 'a bearer token is required'));
+    const principal = tokens.verify(token);
+    if (principal === null) return next(new HubError('unauthenticated', 'the token is invalid or expired'));
+    res.locals.principal = principal;
+    next();
+  };
+}
+
+/** 403 unless the caller has one of these roles. */
+export function requireRole(...roles: Role[]): RequestHandler {
+  return (_req, res, next) => {
+    if (!roles.includes(principalOf(res).role)) {
+      return next(new HubError('forbidden', `this needs role ${roles.join(' or ')}`));
+    }
+    next();
+  };
+}

@@ -1,0 +1,33 @@
+import { Router, type RequestHandler } from 'express';
+import type { Hub } from '../../core/hub.js';
+import type { Metrics } from '../../observability/metrics.js';
+import { requireRole } from '../auth.js';
+import { sendError } from '../errors.js';
+
+/** `/health`, `/ready`, `/stats`, `/metrics`. */
+export function opsRouter(opts: { hub: Hub; metrics: Metrics; auth: RequestHandler; nodeId: string; startedAt: number }): Router {
+  const { hub, metrics, auth, nodeId, startedAt } = opts;
+  const router = Router();
+
+  router.get('/health', (_req, res) => {
+    res.json({ status: 'ok', nodeId, uptimeSec: Math.floor((Date.now() - startedAt) / 1000) });
+  });
+
+  router.get('/ready', (_req, res) => {
+    if (hub.ready()) {
+      res.json({ status: 'ready', nodeId });
+      return;
+    }
+    sendError(res, 'unavailable', hub.closing ? 'the process is shutting down' : 'Redis is unreachable');
+  });
+
+  router.get('/stats', auth, requireRole('publisher', 'admin'), async (_req, res) => {
+    res.json(await hub.stats());
+  });
+
+  router.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  return router;
+}

@@ -1,0 +1,56 @@
+import jwt from 'jsonwebtoken';
+import { z } from 'zod';
+import { isRoomId, USER_ID_RE } from '../core/names.js';
+import type { Principal, Role } from '../core/types.js';
+
+/** Roles in the order of their power. */
+export const ROLES = ['user', 'publisher', 'admin'] as const satisfies readonly Role[];
+
+const roomPattern = z.string().refine((p) => isRoomId(p.endsWith('*') ? p.slice(0, -1) || 'x' : p), 'room id or prefix* pattern');
+
+/** The claims roomcast reads from a verified token. */
+const claimsSchema = z.object({
+  sub: z.string().regex(USER_ID_RE),
+  role: z.enum(ROLES),
+  exp: z.number().int().positive(),
+  rooms: z.array(roomPattern).max(256).optional(),
+});
+
+/** How tokens are signed and checked; the algorithm is pinned. */
+export interface TokenKeys {
+  /** HS256 secret (signing and, without a public key, verification). */
+  secret: string;
+  /** When set, tokens are verified as RS256 with this PEM key instead (issued elsewhere). */
+  publicKey?: string | undefined;
+}
+
+/** Issues and verifies roomcast tokens. */
+export class TokenService {
+  constructor(private readonly keys: TokenKeys, readonly ttlSec: number) {}
+
+  /** Signs an HS256 token for a user. */
+  issue(sub: string, role: Role, opts: { ttlSec?: number; rooms?: readonly string[] } = {}): { token: string; expiresIn: number } {
+    const expiresIn = opts.ttlSec ?? this.ttlSec;
+    const payload: Record<string, unknown> = { role };
+    if (opts.rooms !== undefined) payload.rooms = [...opts.rooms];
+    const token = jwt.sign(payload, this.keys.secret, { algorithm: 'HS256', subject: sub, expiresIn });
+    return { token, expiresIn };
+  }
+
+  /** Verifies a token and its claims; null when it is forged, expired, of another algorithm or malformed. */
+  verify(token: string): Principal | null {
+    if (token.length > 8192) return null;
+    let decoded: unknown;
+    try {
+      decoded = this.keys.publicKey !== undefined
+        ? jwt.verify(token, this.keys.publicKey, { algorithms: ['RS256'] })
+        : jwt.verify(token, this.keys.secret, { algorithms: ['HS256'] });
+    } catch {
+      return null;
+    }
+    const parsed = claimsSchema.safeParse(decoded);
+    if (!parsed.success) return null;
+    const { sub, role, exp, rooms } = parsed.data;
+    return { userId: sub, role, exp, rooms };
+  }
+}

@@ -1,0 +1,103 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { createApp } from './app.js';
+import { createBackend, type Backend } from './backend.js';
+import type { Config } from './config.js';
+import { ConnectionManager } from './core/connection-manager.js';
+import { Hub } from './core/hub.js';
+import { TokenService } from './http/tokens.js';
+import { UserDirectory } from './http/users.js';
+import { createLogger } from './observability/logger.js';
+import { Metrics } from './observability/metrics.js';
+import { startSimulators } from './simulators/index.js';
+
+/** A hub serving HTTP. */
+export interface RunningHub {
+  server: Server;
+  hub: Hub;
+  backend: Backend;
+  tokens: TokenService;
+  port: number;
+  url: string;
+  logger: Logger;
+  /** Graceful stop: stop accepting, end streams with `shutdown`, finish requests, clean up. */
+  shutdown(reason: string): Promise<void>;
+}
+
+/** Builds the whole hub from a config and starts listening. */
+export async function startHub(config: Config, opts: { logger?: Logger } = {}): Promise<RunningHub> {
+  const startedAt = Date.now();
+  const logger = opts.logger ?? createLogger(config.logLevel, config.nodeId);
+  const users = UserDirectory.load({ usersFile: config.usersFile, demo: config.demo });
+  const tokens = new TokenService({ secret: config.jwtSecret, publicKey: config.jwtPublicKey }, config.jwtTtlSec);
+  const manager = new ConnectionManager();
+  const metrics = new Metrics(manager, config.nodeId);
+  const backend = await createBackend(config, manager, startedAt, logger);
+  const hub = new Hub({
+    nodeId: config.nodeId, retryMs: config.retryMs, heartbeatMs: config.heartbeatMs,
+    maxEventBytes: config.maxEventBytes, maxBufferedBytes: config.maxBufferedBytes,
+    maxConnectionsPerUser: config.maxConnectionsPerUser, redisConfigured: config.redisUrl !== undefined,
+  }, { broker: backend.broker, presence: backend.presence, idempotency: backend.idempotency, manager, logger, observer: metrics });
+  await hub.start();
+
+  const app = createApp({
+    config, hub, tokens, users, metrics, logger, startedAt,
+    ...(backend.rateLimitStore ? { rateLimitStore: backend.rateLimitStore } : {}),
+  });
+  const server = createServer(app);
+  // Streams are long-lived; only the request head has a deadline.
+  server.requestTimeout = 0;
+  server.headersTimeout = 30_000;
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  let feeds: { stop(): void } | undefined;
+  if (config.simulators.length > 0) {
+    const publisher = {
+      publish: (input: { type: string; data: unknown; room?: string | null; sender: string }) => hub.publish(input.sender, {
+        type: input.type, data: input.data, room: input.room ?? null, userId: null, connectionId: null, filters: null,
+      }),
+    };
+    backend.lease.start(
+      () => {
+        feeds ??= startSimulators(config.simulators, publisher, { logger });
+        logger.info({ feeds: config.simulators }, 'built-in feeds running on this process');
+      },
+      () => {
+        feeds?.stop();
+        feeds = undefined;
+        logger.info('built-in feeds handed over to another process');
+      },
+    );
+  }
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = (reason: string): Promise<void> => (stopping ??= (async () => {
+    logger.info({ reason }, 'shutting down');
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    feeds?.stop();
+    await backend.lease.stop();
+    await hub.shutdown(reason);
+    server.closeIdleConnections();
+    // Requests in flight finish; whatever is still open at the deadline is cut.
+    const deadline = new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, config.shutdownTimeoutMs - 500)).unref());
+    await Promise.race([closed, deadline]);
+    server.closeAllConnections();
+    await backend.close();
+    logger.info('shutdown complete');
+  })());
+
+  if (config.jwtSecretGenerated) {
+    logger.warn('JWT_SECRET is not set: demo mode generated one for this run; tokens die with the process');
+  }
+  logger.info({ port, nodeId: config.nodeId, redis: config.redisUrl !== undefined, demo: config.demo }, 'roomcast listening');
+  return { server, hub, backend, tokens, port, url: `http://127.0.0.1:${port}`, logger, shutdown };
+}
