@@ -1,0 +1,684 @@
+#!/usr/bin/env node
+// roomcast benchmark (issue 6). `npm run bench -- [scenario ...] [options]`
+//
+// Scenarios: idle fanout burst capacity cluster (default: all). Every scenario runs against the
+// naive baseline (bench/baseline-server.mjs) and the hub (dist/main.js) in the same invocation, so
+// every figure also comes as a ratio against the baseline.
+//
+// Options:
+//   --quick            small sizes (minutes → about a minute); --smoke: a few hundred streams (CI)
+//   --targets=a,b      baseline,hub (default both; hub skipped with a note when dist/main.js is missing)
+//   --subs=N --streams=N --rate=N --duration=S --concurrency=N   override a profile's sizes
+//   --capacity-max=N   last capacity step (default 19900)
+//   --out=FILE         JSON path (default bench/results/<timestamp>.json)
+//   --no-pin           do not pin with taskset (server core 0, clients core 1 by default)
+//   --check            exit 1 when a run errored or completeness failed
+import { fork, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { call } from './lib/rpc.mjs';
+import { Hist } from './lib/hist.mjs';
+import { nowUs } from './lib/clock.mjs';
+import { processTree, cpuSeconds, rssBytes, openFds, pidsByName } from './lib/proc.mjs';
+import { mintToken } from './lib/tokens.mjs';
+
+const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(BENCH_DIR, '..');
+const HUB_ENTRY = path.join(ROOT, 'dist', 'main.js');
+const BASELINE_ENTRY = path.join(BENCH_DIR, 'baseline-server.mjs');
+const ALL_SCENARIOS = ['idle', 'fanout', 'burst', 'capacity', 'cluster'];
+const PER_CHILD = 4000;          // streams per client process (each process may hold 20,000 files)
+const ROOM = 'bench';
+const EVENT_TYPE = 'bench';
+
+// ---------------------------------------------------------------------------------------------
+// Arguments and profiles
+
+function parseArgs(argv) {
+  const o = { scenarios: [], flags: {} };
+  for (const a of argv) {
+    if (a.startsWith('--')) {
+      const [k, v] = a.slice(2).split('=');
+      o.flags[k] = v === undefined ? true : v;
+    } else o.scenarios.push(a);
+  }
+  return o;
+}
+
+const PROFILES = {
+  full: {
+    idle: { streams: 10_000, settleMs: 3000 },
+    fanout: { subs: 10_000, rate: 4, durationMs: 30_000 },
+    burst: { subs: 1000, concurrency: 32, durationMs: 10_000 },
+    capacity: { steps: [2000, 4000, 6000, 8000, 10_000, 12_000, 14_000, 16_000, 18_000, 19_000, 19_500, 19_900], heartbeatMs: 1000, probeP99Ms: 1000 },
+    cluster: { subs: 10_000, rate: 4, durationMs: 30_000 },
+  },
+  quick: {
+    idle: { streams: 2000, settleMs: 2000 },
+    fanout: { subs: 2000, rate: 4, durationMs: 10_000 },
+    burst: { subs: 200, concurrency: 32, durationMs: 5000 },
+    capacity: { steps: [500, 1000, 1500, 2000], heartbeatMs: 1000, probeP99Ms: 1000 },
+    cluster: { subs: 2000, rate: 4, durationMs: 10_000 },
+  },
+  smoke: {
+    idle: { streams: 300, settleMs: 300 },
+    fanout: { subs: 300, rate: 20, durationMs: 2000 },
+    burst: { subs: 100, concurrency: 8, durationMs: 1500 },
+    capacity: { steps: [150, 300], heartbeatMs: 300, probeP99Ms: 5000 },
+    cluster: { subs: 300, rate: 20, durationMs: 2000 },
+  },
+};
+
+function profileFrom(flags) {
+  const name = flags.smoke ? 'smoke' : flags.quick ? 'quick' : 'full';
+  const p = structuredClone(PROFILES[name]);
+  const num = (k) => (flags[k] !== undefined ? Number(flags[k]) : undefined);
+  if (num('streams')) p.idle.streams = num('streams');
+  if (num('subs')) { p.fanout.subs = num('subs'); p.cluster.subs = num('subs'); p.burst.subs = Math.min(p.burst.subs, num('subs')); }
+  if (num('rate')) { p.fanout.rate = num('rate'); p.cluster.rate = num('rate'); }
+  if (num('duration')) { p.fanout.durationMs = num('duration') * 1000; p.cluster.durationMs = num('duration') * 1000; p.burst.durationMs = num('duration') * 1000; }
+  if (num('concurrency')) p.burst.concurrency = num('concurrency');
+  if (num('capacity-max')) p.capacity.steps = p.capacity.steps.filter((s) => s < num('capacity-max')).concat([num('capacity-max')]);
+  return { name, ...p };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes: every child is tracked and killed at the end, on error and on SIGINT/SIGTERM.
+
+const children = new Set();
+let PIN = true;
+const SERVER_CORE = '0';
+const CLIENT_CORE = '1';
+
+function track(cp) {
+  children.add(cp);
+  cp.on('exit', () => children.delete(cp));
+  return cp;
+}
+
+const serverPids = new Set();
+function killAll() {
+  // Servers first with their descendants (cluster workers), then every other child.
+  for (const pid of serverPids) for (const p of processTree(pid).reverse()) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
+  serverPids.clear();
+  for (const cp of children) { try { cp.kill('SIGKILL'); } catch { /* gone */ } }
+}
+process.on('exit', killAll);
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, async () => {
+    console.error(`\n${sig}: stopping every benchmark process`);
+    killAll();
+    await cleanupRedis().catch(() => {});
+    process.exit(130);
+  });
+}
+
+function pinAvailable() {
+  if (os.cpus().length < 2) return false;
+  return spawnSync('taskset', ['-c', '1', 'true']).status === 0;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
+}
+
+function httpGet(port, p, headers = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: p, headers, timeout: 2000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}
+
+/** Starts the baseline or the hub on core 0 and waits for /health. */
+async function startServer(kind, extraEnv = {}) {
+  const port = await freePort();
+  const secret = randomBytes(32).toString('hex');
+  const env = {
+    PATH: process.env.PATH, HOME: process.env.HOME, LANG: process.env.LANG ?? 'C.UTF-8',
+    NODE_ENV: 'production', PORT: String(port), HOST: '127.0.0.1', JWT_SECRET: secret,
+    HEARTBEAT_MS: '15000', MAX_CONNECTIONS_PER_USER: '1000000', LOG_LEVEL: 'warn', HISTORY_SIZE: '1000',
+    SIMULATORS: 'none', DEMO: 'false', SHUTDOWN_TIMEOUT_MS: '3000',
+    ...extraEnv,
+  };
+  const entry = kind === 'hub' ? HUB_ENTRY : BASELINE_ENTRY;
+  const [cmd, argv] = PIN ? ['taskset', ['-c', SERVER_CORE, process.execPath, entry]] : [process.execPath, [entry]];
+  const cp = track(spawn(cmd, argv, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }));
+  serverPids.add(cp.pid);
+  const log = [];
+  const keep = (d) => { for (const l of String(d).split('\n')) if (l.trim()) { log.push(l.slice(0, 500)); if (log.length > 40) log.shift(); } };
+  cp.stdout.on('data', keep);
+  cp.stderr.on('data', keep);
+  let exited = null;
+  cp.on('exit', (code, sig) => { exited = code ?? sig; });
+  const deadline = Date.now() + 20_000;
+  const healthPath = extraEnv.WORKERS && Number(extraEnv.WORKERS) > 1 ? '/ready' : '/health';
+  let healthy = false;
+  while (Date.now() < deadline && exited === null) {
+    try { const r = await httpGet(port, healthPath); if (r.status === 200) { healthy = true; break; } } catch { /* not yet */ }
+    await sleep(100);
+  }
+  if (!healthy) {
+    try { cp.kill('SIGKILL'); } catch { /* gone */ }
+    throw new Error(`${kind} did not become healthy (${exited !== null ? `exited ${exited}` : 'timeout'}); output:\n${log.join('\n')}`);
+  }
+  if (healthPath === '/ready') {
+    // Let every worker come up: /health answers from whichever worker accepts.
+    await sleep(1500);
+  }
+  const server = {
+    kind, port, secret, cp, pid: cp.pid, log,
+    get exited() { return exited; },
+    tree() { return processTree(cp.pid); },
+    async stop() {
+      if (exited !== null) return;
+      cp.kill('SIGTERM');
+      const until = Date.now() + 8000;
+      while (exited === null && Date.now() < until) await sleep(50);
+      if (exited === null) { cp.kill('SIGKILL'); await sleep(100); }
+      // Cluster workers orphaned by a primary that did not stop them.
+      for (const p of processTree(cp.pid)) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
+      serverPids.delete(cp.pid);
+    },
+  };
+  return server;
+}
+
+function forkChild(script) {
+  const opts = { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' };
+  if (PIN) { opts.execPath = 'taskset'; opts.execArgv = ['-c', CLIENT_CORE, process.execPath]; }
+  return track(fork(path.join(BENCH_DIR, script), [], opts));
+}
+
+/** Client processes for `total` streams, initialised against `server`. */
+async function spawnClients(server, total, extra = {}) {
+  const k = Math.max(1, Math.ceil(total / PER_CHILD));
+  const subToken = mintToken(server.secret, 'bench-sub', 'user');
+  const cs = Array.from({ length: k }, () => forkChild('client.mjs'));
+  await Promise.all(cs.map((c) => call(c, 'init', {
+    host: '127.0.0.1', port: server.port, room: ROOM, tokens: [subToken], eventType: EVENT_TYPE, ...extra,
+  }, 10_000)));
+  return cs;
+}
+
+async function spawnPublisher(server, extra = {}) {
+  const p = forkChild('publisher.mjs');
+  const token = mintToken(server.secret, 'bench-pub', 'publisher');
+  const info = await call(p, 'init', { host: '127.0.0.1', port: server.port, token, room: ROOM, eventType: EVENT_TYPE, ...extra }, 20_000);
+  return { p, info };
+}
+
+async function exitChildren(cs) {
+  await Promise.all(cs.map(async (c) => {
+    try { await call(c, 'exit', {}, 3000); } catch { /* kill below */ }
+    await sleep(20);
+    try { c.kill('SIGKILL'); } catch { /* gone */ }
+  }));
+}
+
+/** Opens `total` streams spread over the client processes. */
+async function openStreams(cs, total, opts = {}) {
+  const per = cs.map((_, i) => Math.floor(total / cs.length) + (i < total % cs.length ? 1 : 0));
+  const rs = await Promise.all(cs.map((c, i) => (per[i] > 0
+    ? call(c, 'open', { count: per[i], ratePerSec: opts.ratePerSec ?? 2000, maxPending: opts.maxPending ?? 100, timeoutMs: opts.timeoutMs ?? 60_000 }, (opts.timeoutMs ?? 60_000) + 15_000)
+    : { requested: 0, connected: 0, failed: 0, failures: {}, connectLatencyMs: null })));
+  const failures = {};
+  for (const r of rs) for (const [k, v] of Object.entries(r.failures)) failures[k] = (failures[k] ?? 0) + v;
+  return {
+    requested: total, connected: rs.reduce((a, r) => a + r.connected, 0), failed: rs.reduce((a, r) => a + r.failed, 0), failures,
+    connectP99Ms: Math.max(0, ...rs.map((r) => r.connectLatencyMs?.p99 ?? 0)),
+  };
+}
+
+async function gatherStats(cs) {
+  const rs = await Promise.all(cs.map((c) => call(c, 'stats', {}, 20_000)));
+  const h = new Hist(), hs = new Hist(), hx = new Hist();
+  const sum = (k) => rs.reduce((a, r) => a + r[k], 0);
+  const merge = (key) => { const o = {}; for (const r of rs) for (const [k, v] of Object.entries(r[key])) o[k] = (o[k] ?? 0) + v; return o; };
+  for (const r of rs) { h.merge(Hist.from(r.hist)); hs.merge(Hist.from(r.histSame)); hx.merge(Hist.from(r.histCross)); }
+  return {
+    open: sum('open'), measured: sum('measured'), deliveries: sum('deliveries'), stray: sum('stray'), controlEvents: sum('controlEvents'),
+    parseFallbacks: sum('parseFallbacks'), pings: sum('pings'),
+    minUnique: Math.min(...rs.filter((r) => r.measured > 0).map((r) => r.minUnique), Infinity),
+    lastDeliveryUs: Math.max(...rs.map((r) => r.lastDeliveryUs)),
+    maxPingGapMs: Math.max(...rs.map((r) => r.maxPingGapMs)),
+    failures: merge('failures'), closes: merge('closes'), nodes: merge('nodes'),
+    hist: h, histSame: hs, histCross: hx,
+  };
+}
+
+async function finishPhase(cs, pub) {
+  const rs = await Promise.all(cs.map((c) => call(c, 'finish', { toSeq: pub.toSeq, failedSeqs: pub.failed }, 20_000)));
+  const out = { connections: 0, complete: 0, expectedPerConnection: rs[0]?.expectedPerConnection ?? 0, missing: 0, duplicates: 0, orderErrors: 0, unexpected: 0, closedDuringPhase: 0, worst: null };
+  for (const r of rs) {
+    for (const k of ['connections', 'complete', 'missing', 'duplicates', 'orderErrors', 'unexpected', 'closedDuringPhase']) out[k] += r[k];
+    if (r.worst && (!out.worst || r.worst.missing > out.worst.missing)) out.worst = r.worst;
+  }
+  out.ok = out.connections > 0 && out.complete === out.connections && out.expectedPerConnection > 0;
+  return out;
+}
+
+/** Waits until every measured stream holds every accepted event, or the timeout. */
+async function drain(cs, accepted, timeoutMs) {
+  const until = Date.now() + timeoutMs;
+  let st = await gatherStats(cs);
+  while (st.minUnique < accepted && Date.now() < until) { await sleep(100); st = await gatherStats(cs); }
+  return st;
+}
+
+function clientPids(cs, pub) { return [...cs.map((c) => c.pid), ...(pub ? [pub.p.pid] : [])]; }
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios. Each returns a plain object of figures for one target (baseline | hub).
+
+async function runIdle(kind, p) {
+  const server = await startServer(kind);
+  const cs = await spawnClients(server, p.streams);
+  try {
+    await sleep(1000);
+    const rss0 = rssBytes(server.tree());
+    const open = await openStreams(cs, p.streams);
+    await sleep(p.settleMs);
+    const rss1 = rssBytes(server.tree());
+    const st = await gatherStats(cs);
+    return {
+      streams: open.connected, requested: p.streams, failed: open.failed, failures: open.failures, closes: st.closes,
+      connectP99Ms: open.connectP99Ms,
+      rssBeforeMB: mb(rss0), rssAfterMB: mb(rss1),
+      rssPerStreamKB: open.connected > 0 ? round((rss1 - rss0) / open.connected / 1024, 2) : null,
+      fds: openFds(server.pid),
+      ok: open.failed === 0 && Object.keys(st.closes).length === 0,
+    };
+  } finally {
+    await exitChildren(cs);
+    await server.stop();
+  }
+}
+
+/** Steady publishing to `subs` subscribers of one room (fanout; cluster with WORKERS=2). */
+async function runFanout(kind, p, { cluster = false } = {}) {
+  const extraEnv = cluster ? { REDIS_URL: 'redis://127.0.0.1:6379', REDIS_PREFIX: newRedisPrefix(), WORKERS: '2' } : {};
+  const server = await startServer(kind, extraEnv);
+  const cs = await spawnClients(server, p.subs, { crossNode: cluster, sequential: true });
+  let pub = null;
+  try {
+    pub = await spawnPublisher(server, { crossNode: cluster, expectNodes: 2 });
+    const open = await openStreams(cs, p.subs);
+    await sleep(1000);
+    const { seq } = await call(pub.p, 'seq');
+    await Promise.all(cs.map((c) => call(c, 'begin', { fromSeq: seq })));
+    const pids = server.tree();
+    const redisPids = cluster ? pidsByName('redis-server') : [];
+    const cpu0 = cpuSeconds(pids), ccpu0 = cpuSeconds(clientPids(cs, pub)), rcpu0 = cpuSeconds(redisPids);
+    const t0 = nowUs();
+    const r = await call(pub.p, 'steady', { rate: p.rate, durationMs: p.durationMs }, p.durationMs + 120_000);
+    const st = await drain(cs, r.accepted, 10_000);
+    const t1 = Math.max(st.lastDeliveryUs, r.endUs);
+    const cpu1 = cpuSeconds(pids), ccpu1 = cpuSeconds(clientPids(cs, pub)), rcpu1 = cpuSeconds(redisPids);
+    const wall = (nowUs() - t0) / 1e6;
+    const completeness = await finishPhase(cs, r);
+    const out = {
+      subs: open.connected, failedConnects: open.failed, connectFailures: open.failures,
+      rate: p.rate, published: r.sent, accepted: r.accepted, publishErrors: r.errorSamples, publisherLagMaxMs: round(r.maxLagMs, 1),
+      deliveries: st.deliveries, deliveriesPerSec: round(st.deliveries / ((t1 - r.startUs) / 1e6), 0),
+      serverCpuSec: round(cpu1 - cpu0, 2), serverCpuUtil: round((cpu1 - cpu0) / wall, 3),
+      cpuUsPerDelivery: st.deliveries > 0 ? round(((cpu1 - cpu0) * 1e6) / st.deliveries, 3) : null,
+      clientCpuUtil: round((ccpu1 - ccpu0) / wall, 3),
+      latencyMs: st.hist.summary(), publishRttMs: r.rtt, completeness, closes: st.closes,
+      serverProcesses: pids.length, rssMB: mb(rssBytes(pids)),
+    };
+    if (cluster) {
+      out.nodes = st.nodes;
+      out.publisherNodes = pub.info.nodes;
+      out.sameNodeLatencyMs = st.histSame.summary();
+      out.crossNodeLatencyMs = st.histCross.summary();
+      out.redisCpuUsPerDelivery = redisPids.length && st.deliveries ? round(((rcpu1 - rcpu0) * 1e6) / st.deliveries, 3) : null;
+      out.redisPrefix = extraEnv.REDIS_PREFIX;
+    }
+    out.clientBound = out.clientCpuUtil > 0.9;
+    out.ok = completeness.ok && open.failed === 0;
+    return out;
+  } finally {
+    await exitChildren(cs);
+    if (pub) await exitChildren([pub.p]);
+    await server.stop();
+    if (cluster) await cleanupRedis();
+  }
+}
+
+async function runBurst(kind, p) {
+  const server = await startServer(kind);
+  const cs = await spawnClients(server, p.subs, { sequential: false });
+  let pub = null;
+  try {
+    pub = await spawnPublisher(server);
+    const open = await openStreams(cs, p.subs);
+    await sleep(1000);
+    const { seq } = await call(pub.p, 'seq');
+    await Promise.all(cs.map((c) => call(c, 'begin', { fromSeq: seq })));
+    const pids = server.tree();
+    const cpu0 = cpuSeconds(pids), ccpu0 = cpuSeconds(clientPids(cs, pub));
+    const t0 = nowUs();
+    const r = await call(pub.p, 'burst', { concurrency: p.concurrency, durationMs: p.durationMs }, p.durationMs + 120_000);
+    const st = await drain(cs, r.accepted, 30_000);
+    const cpu1 = cpuSeconds(pids), ccpu1 = cpuSeconds(clientPids(cs, pub));
+    const wall = (nowUs() - t0) / 1e6;
+    const completeness = await finishPhase(cs, r);
+    const pubSec = (r.endUs - r.startUs) / 1e6;
+    const delSec = (Math.max(st.lastDeliveryUs, r.endUs) - r.startUs) / 1e6;
+    const out = {
+      subs: open.connected, failedConnects: open.failed, concurrency: p.concurrency,
+      published: r.sent, accepted: r.accepted, publishErrors: r.errorSamples, statuses: r.statuses,
+      publishesPerSec: round(r.accepted / pubSec, 0), publishRttMs: r.rtt,
+      deliveries: st.deliveries, deliveriesPerSec: round(st.deliveries / delSec, 0), drainAfterPublishSec: round(delSec - pubSec, 2),
+      serverCpuUtil: round((cpu1 - cpu0) / wall, 3),
+      cpuUsPerDelivery: st.deliveries > 0 ? round(((cpu1 - cpu0) * 1e6) / st.deliveries, 3) : null,
+      clientCpuUtil: round((ccpu1 - ccpu0) / wall, 3),
+      latencyMs: st.hist.summary(), completeness, closes: st.closes, rssMB: mb(rssBytes(pids)),
+    };
+    out.clientBound = out.clientCpuUtil > 0.9;
+    out.ok = completeness.ok && open.failed === 0;
+    return out;
+  } finally {
+    await exitChildren(cs);
+    if (pub) await exitChildren([pub.p]);
+    await server.stop();
+  }
+}
+
+/** Adds streams step by step, heartbeats flowing, until something degrades. */
+async function runCapacity(kind, p) {
+  const hb = p.heartbeatMs;
+  const server = await startServer(kind, { HEARTBEAT_MS: String(hb) });
+  const max = p.steps[p.steps.length - 1];
+  const cs = await spawnClients(server, max);
+  let pub = null;
+  const steps = [];
+  let capacity = 0;
+  let degraded = null;
+  try {
+    pub = await spawnPublisher(server);
+    let current = 0;
+    for (const target of p.steps) {
+      if (server.exited !== null) { degraded = { at: target, reason: `server exited (${server.exited})` }; break; }
+      const open = await openStreams(cs, target - current, { timeoutMs: 60_000 });
+      current = target;
+      const { seq } = await call(pub.p, 'seq');
+      await Promise.all(cs.map((c) => call(c, 'begin', { fromSeq: seq })));
+      const pids = server.tree();
+      const cpu0 = cpuSeconds(pids);
+      const tw = Date.now();
+      await sleep(2 * hb + 300);
+      const r = await call(pub.p, 'probe', { count: 3 }, 60_000);
+      const st = await drain(cs, r.accepted, 5000);
+      const cpuUtil = (cpuSeconds(pids) - cpu0) / ((Date.now() - tw) / 1000);
+      const completeness = await finishPhase(cs, r);
+      const probe = st.hist.summary();
+      const gapLimit = 2 * hb + 250;
+      const reasons = [];
+      if (open.failed > 0) reasons.push(`${open.failed} connects failed ${JSON.stringify(open.failures)}`);
+      if (Object.keys(st.closes).length) reasons.push(`streams closed ${JSON.stringify(st.closes)}`);
+      if (st.open < target) reasons.push(`${target - st.open} streams not open`);
+      if (st.maxPingGapMs > gapLimit) reasons.push(`heartbeat gap ${Math.round(st.maxPingGapMs)} ms > ${gapLimit} ms`);
+      if (r.accepted < r.sent) reasons.push(`${r.sent - r.accepted} probe publishes failed ${JSON.stringify(r.statuses)}`);
+      if (!completeness.ok) reasons.push(`probe completeness: missing ${completeness.missing}, dup ${completeness.duplicates}, order ${completeness.orderErrors}`);
+      if (probe.p99 !== null && probe.p99 > p.probeP99Ms) reasons.push(`probe p99 ${probe.p99} ms > ${p.probeP99Ms} ms`);
+      const step = {
+        streams: target, open: st.open, connectP99Ms: open.connectP99Ms, maxPingGapMs: round(st.maxPingGapMs, 1),
+        probeLatencyMs: probe, serverCpuUtil: round(cpuUtil, 3), rssMB: mb(rssBytes(pids)), fds: openFds(server.pid), ok: reasons.length === 0, reasons,
+      };
+      steps.push(step);
+      log(`    capacity ${kind} ${target}: ${step.ok ? 'ok' : 'DEGRADED: ' + reasons.join('; ')} (probe p99 ${probe.p99} ms, gap ${step.maxPingGapMs} ms, cpu ${step.serverCpuUtil})`);
+      if (!step.ok) { degraded = { at: target, reasons }; break; }
+      capacity = st.open;
+    }
+    return { capacity, maxTried: max, heartbeatMs: hb, degraded, steps, ok: steps.length > 0 };
+  } finally {
+    await exitChildren(cs);
+    if (pub) await exitChildren([pub.p]);
+    await server.stop();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Redis (cluster scenario): a unique prefix per run, deleted afterwards.
+
+const redisPrefixes = [];
+function newRedisPrefix() {
+  const p = `bench-${randomBytes(4).toString('hex')}:`;
+  redisPrefixes.push(p);
+  return p;
+}
+
+async function cleanupRedis() {
+  if (redisPrefixes.length === 0) return 0;
+  const { default: Redis } = await import('ioredis');
+  const r = new Redis('redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  let deleted = 0;
+  try {
+    await r.connect();
+    while (redisPrefixes.length) {
+      const prefix = redisPrefixes.pop();
+      let cursor = '0';
+      for (let i = 0; i < 100_000; i++) {
+        const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+        if (keys.length) deleted += await r.unlink(...keys);
+        cursor = next;
+        if (cursor === '0') break;
+      }
+    }
+  } finally {
+    r.disconnect();
+  }
+  return deleted;
+}
+
+async function redisUp() {
+  const { default: Redis } = await import('ioredis');
+  const r = new Redis('redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000 });
+  try { await r.connect(); return (await r.ping()) === 'PONG'; } catch { return false; } finally { r.disconnect(); }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output
+
+const round = (v, d) => (v === null || v === undefined || !Number.isFinite(v) ? v : Math.round(v * 10 ** d) / 10 ** d);
+const mb = (b) => round(b / 1048576, 1);
+function log(...a) { console.log(...a); }
+
+function ratio(h, b) { return h === null || b === null || h === undefined || b === undefined || b === 0 ? null : round(h / b, 2); }
+
+/** Rows for the table: [scenario, metric, baseline, hub, hub/baseline, target]. */
+function tableRows(S) {
+  const rows = [];
+  const get = (o, pth) => pth.split('.').reduce((a, k) => (a == null ? a : a[k]), o);
+  const add = (sc, label, pth, target = '', rowFrom = S[sc]) => {
+    if (!rowFrom) return;
+    const b = get(rowFrom.baseline, pth), h = get(rowFrom.hub, pth);
+    rows.push([sc, label, b, h, typeof b === 'number' && typeof h === 'number' ? ratio(h, b) : null, target]);
+  };
+  if (S.idle) {
+    add('idle', 'streams open', 'streams');
+    add('idle', 'RSS per stream (KB)', 'rssPerStreamKB', 'hub ≤ 12 KB');
+    add('idle', 'RSS total (MB)', 'rssAfterMB');
+  }
+  if (S.fanout) {
+    add('fanout', 'subscribers', 'subs');
+    add('fanout', 'deliveries/s', 'deliveriesPerSec');
+    add('fanout', 'server CPU µs/delivery', 'cpuUsPerDelivery', 'ratio ≤ 0.33');
+    add('fanout', 'server CPU utilisation', 'serverCpuUtil');
+    add('fanout', 'latency p50 (ms)', 'latencyMs.p50');
+    add('fanout', 'latency p99 (ms)', 'latencyMs.p99', 'hub < 90 ms at 4/s');
+    add('fanout', 'latency max (ms)', 'latencyMs.max');
+    add('fanout', 'complete streams', 'completeness.complete');
+    add('fanout', 'missing / dup / order', 'completenessText');
+  }
+  if (S.burst) {
+    add('burst', 'subscribers', 'subs');
+    add('burst', 'publishes/s', 'publishesPerSec', 'ratio ≥ 7');
+    add('burst', 'deliveries/s', 'deliveriesPerSec');
+    add('burst', 'server CPU µs/delivery', 'cpuUsPerDelivery');
+    add('burst', 'latency p50 (ms)', 'latencyMs.p50');
+    add('burst', 'latency p99 (ms)', 'latencyMs.p99');
+    add('burst', 'latency max (ms)', 'latencyMs.max');
+    add('burst', 'client CPU utilisation', 'clientCpuUtil', '< 0.9 else client-bound');
+    add('burst', 'missing / dup / order', 'completenessText');
+  }
+  if (S.capacity) {
+    add('capacity', 'streams held', 'capacity', 'hub ≥ 19,000');
+    add('capacity', 'degraded at', 'degradedText');
+  }
+  if (S.cluster) {
+    add('cluster', 'deliveries/s', 'deliveriesPerSec');
+    add('cluster', 'server CPU µs/delivery', 'cpuUsPerDelivery');
+    add('cluster', 'latency p99 (ms)', 'latencyMs.p99');
+    add('cluster', 'same-node p99 (ms)', 'sameNodeLatencyMs.p99');
+    add('cluster', 'cross-node p99 (ms)', 'crossNodeLatencyMs.p99');
+    add('cluster', 'missing / dup / order', 'completenessText');
+    if (S.cluster.scaling != null) rows.push(['cluster', 'scaling vs single hub (2 cores)', null, S.cluster.scaling, null, '≥ 1.6']);
+    if (S.cluster.scalingWithRedis != null) rows.push(['cluster', '… counting Redis CPU', null, S.cluster.scalingWithRedis, null, '']);
+  }
+  return rows;
+}
+
+function decorate(r) {
+  if (!r || r.error) return r;
+  if (r.completeness) r.completenessText = `${r.completeness.missing} / ${r.completeness.duplicates} / ${r.completeness.orderErrors}`;
+  if ('capacity' in r) r.degradedText = r.degraded ? `${r.degraded.at}: ${(r.degraded.reasons ?? [r.degraded.reason]).join('; ')}` : `none up to ${r.maxTried}`;
+  return r;
+}
+
+function printTable(rows) {
+  const head = ['scenario', 'metric', 'baseline', 'hub', 'hub/base', 'target'];
+  const fmt = (v) => (v === null || v === undefined ? '–' : typeof v === 'number' ? v.toLocaleString('en-US', { maximumFractionDigits: 3 }) : String(v));
+  const cells = [head, ...rows.map((r) => r.map(fmt))];
+  const widths = head.map((_, i) => Math.min(60, Math.max(...cells.map((c) => c[i].length))));
+  const line = (c) => c.map((v, i) => (i >= 2 && i <= 4 ? v.padStart(widths[i]) : v.slice(0, 60).padEnd(widths[i]))).join('  ');
+  log('');
+  log(line(head));
+  log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const c of cells.slice(1)) log(line(c));
+  log('');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+
+async function withTimeout(promise, ms, what) {
+  let t;
+  const timeout = new Promise((_, rej) => { t = setTimeout(() => rej(new Error(`${what} exceeded ${Math.round(ms / 1000)} s`)), ms); });
+  try { return await Promise.race([promise, timeout]); } finally { clearTimeout(t); }
+}
+
+async function main() {
+  const { scenarios: asked, flags } = parseArgs(process.argv.slice(2));
+  const scenarios = asked.length ? asked : ALL_SCENARIOS;
+  for (const s of scenarios) if (!ALL_SCENARIOS.includes(s)) { console.error(`unknown scenario "${s}" (known: ${ALL_SCENARIOS.join(', ')})`); process.exit(2); }
+  const profile = profileFrom(flags);
+  PIN = !flags['no-pin'] && pinAvailable();
+  if (PIN) spawnSync('taskset', ['-a', '-pc', CLIENT_CORE, String(process.pid)], { stdio: 'ignore' });
+  let targets = String(flags.targets ?? 'baseline,hub').split(',').filter(Boolean);
+  const notes = [];
+  if (targets.includes('hub') && !existsSync(HUB_ENTRY)) {
+    notes.push(`hub skipped: ${path.relative(ROOT, HUB_ENTRY)} does not exist (run npm run build)`);
+    targets = targets.filter((t) => t !== 'hub');
+  }
+  const started = new Date();
+  const gitRev = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout?.trim() || null;
+  const meta = {
+    started: started.toISOString(), node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model,
+    pinned: PIN ? { server: SERVER_CORE, clients: CLIENT_CORE } : false, profile: profile.name, targets, git: gitRev,
+    argv: process.argv.slice(2), perClientProcess: PER_CHILD,
+  };
+  log(`roomcast bench — profile ${profile.name}, scenarios ${scenarios.join(' ')}, targets ${targets.join(',')}, ${PIN ? 'server on core 0, clients on core 1' : 'not pinned'}`);
+  for (const n of notes) log(`note: ${n}`);
+
+  const S = {};
+  const runOne = async (sc, kind, fn) => {
+    const t = Date.now();
+    log(`  ${sc} / ${kind} ...`);
+    try {
+      const r = decorate(await withTimeout(fn(), 15 * 60_000, `${sc}/${kind}`));
+      log(`  ${sc} / ${kind} done in ${((Date.now() - t) / 1000).toFixed(1)} s${r.ok === false ? ' (NOT OK)' : ''}`);
+      return r;
+    } catch (e) {
+      log(`  ${sc} / ${kind} FAILED: ${e.message.split('\n')[0]}`);
+      killAll();
+      return { error: e.message, ok: false };
+    }
+  };
+
+  for (const sc of scenarios) {
+    S[sc] = {};
+    if (sc === 'cluster') {
+      if (!targets.includes('hub')) { S[sc].note = 'cluster runs the hub only'; continue; }
+      if (!(await redisUp())) { S[sc].hub = { error: 'Redis at 127.0.0.1:6379 is not reachable', ok: false }; continue; }
+      const single = S.fanout?.hub && !S.fanout.hub.error && S.fanout.hub.subs === profile.cluster.subs ? S.fanout.hub
+        : await runOne('cluster', 'hub single (reference)', () => runFanout('hub', profile.cluster));
+      if (targets.includes('baseline')) {
+        S[sc].baseline = S.fanout?.baseline && !S.fanout.baseline.error && S.fanout.baseline.subs === profile.cluster.subs ? S.fanout.baseline
+          : await runOne('cluster', 'baseline single (reference)', () => runFanout('baseline', profile.cluster));
+      }
+      S[sc].hubSingle = single;
+      S[sc].hub = await runOne('cluster', 'hub WORKERS=2', () => runFanout('hub', profile.cluster, { cluster: true }));
+      const c = S[sc].hub;
+      if (c && !c.error && single && !single.error && c.cpuUsPerDelivery && single.cpuUsPerDelivery) {
+        // With one core per worker, throughput scales with (CPU per delivery single) / (per worker).
+        S[sc].scaling = round((2 * single.cpuUsPerDelivery) / c.cpuUsPerDelivery, 2);
+        if (c.redisCpuUsPerDelivery != null) S[sc].scalingWithRedis = round((2 * single.cpuUsPerDelivery) / (c.cpuUsPerDelivery + c.redisCpuUsPerDelivery), 2);
+      }
+      continue;
+    }
+    const fn = { idle: runIdle, fanout: runFanout, burst: runBurst, capacity: runCapacity }[sc];
+    for (const kind of targets) S[sc][kind] = await runOne(sc, kind, () => fn(kind, profile[sc]));
+    if (S[sc].baseline && S[sc].hub) S[sc].ratios = ratios(sc, S[sc]);
+  }
+
+  const rows = tableRows(S);
+  printTable(rows);
+  const result = { meta: { ...meta, finished: new Date().toISOString() }, notes, profile, scenarios: S, table: rows };
+  const out = flags.out ? path.resolve(String(flags.out)) : path.join(BENCH_DIR, 'results', `${started.toISOString().replace(/[:.]/g, '-')}.json`);
+  mkdirSync(path.dirname(out), { recursive: true });
+  writeFileSync(out, JSON.stringify(result, null, 2));
+  log(`JSON written to ${path.relative(process.cwd(), out) || out}`);
+  await cleanupRedis().catch((e) => log(`redis cleanup failed: ${e.message}`));
+  const bad = Object.entries(S).flatMap(([sc, o]) => ['baseline', 'hub'].filter((k) => o[k] && o[k].ok === false).map((k) => `${sc}/${k}`));
+  if (bad.length) log(`not ok: ${bad.join(', ')}`);
+  killAll();
+  process.exitCode = flags.check && bad.length ? 1 : 0;
+}
+
+function ratios(sc, o) {
+  const b = o.baseline, h = o.hub;
+  if (!b || !h || b.error || h.error) return null;
+  switch (sc) {
+    case 'idle': return { rssPerStream: ratio(h.rssPerStreamKB, b.rssPerStreamKB) };
+    case 'fanout': return { cpuPerDelivery: ratio(h.cpuUsPerDelivery, b.cpuUsPerDelivery), p99: ratio(h.latencyMs.p99, b.latencyMs.p99), deliveriesPerSec: ratio(h.deliveriesPerSec, b.deliveriesPerSec) };
+    case 'burst': return { publishesPerSec: ratio(h.publishesPerSec, b.publishesPerSec), deliveriesPerSec: ratio(h.deliveriesPerSec, b.deliveriesPerSec), p99: ratio(h.latencyMs.p99, b.latencyMs.p99) };
+    case 'capacity': return { capacity: ratio(h.capacity, b.capacity) };
+    default: return null;
+  }
+}
+
+main().catch(async (e) => {
+  console.error(e);
+  killAll();
+  await cleanupRedis().catch(() => {});
+  process.exit(1);
+});
