@@ -1,0 +1,41 @@
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, parseDurationSec } from '../config.js';
+import { isRoomId, isUserId } from '../core/names.js';
+import type { Role } from '../core/types.js';
+import { ROLES, TokenService } from '../http/tokens.js';
+
+/** `npm run token -- --sub billing --role publisher --ttl 30d [--rooms a,b*]`: prints a signed token. */
+function main(): void {
+  const { values } = parseArgs({
+    options: {
+      sub: { type: 'string' },
+      role: { type: 'string', default: 'publisher' },
+      ttl: { type: 'string', default: '30d' },
+      rooms: { type: 'string' },
+    },
+  });
+  const fail = (msg: string): never => {
+    process.stderr.write(`token: ${msg}\nusage: npm run token -- --sub <id> [--role user|publisher|admin] [--ttl 30d] [--rooms a,b*]\n`);
+    process.exit(2);
+  };
+  if (values.sub === undefined || !isUserId(values.sub)) fail('--sub must be a user id (1-128 characters, no control characters)');
+  if (!(ROLES as readonly string[]).includes(values.role)) fail(`--role must be one of ${ROLES.join(', ')}`);
+  const ttlSec = parseDurationSec(values.ttl) ?? fail('--ttl must be seconds or like 15m, 12h, 30d');
+  const rooms = values.rooms?.split(',').map((r) => r.trim()).filter(Boolean);
+  for (const r of rooms ?? []) if (!isRoomId(r.endsWith('*') ? r.slice(0, -1) || 'x' : r)) fail(`invalid room pattern "${r}"`);
+
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  let secret: string;
+  try {
+    // The service token must verify on the hub, so it needs the hub's own secret.
+    secret = loadConfig({ ...process.env, DEMO: 'false' }).jwtSecret;
+  } catch (err) {
+    fail(err instanceof ConfigError ? err.message : String(err));
+    return;
+  }
+  const tokens = new TokenService({ secret }, ttlSec);
+  process.stdout.write(`${tokens.issue(values.sub as string, values.role as Role, rooms ? { rooms } : {}).token}\n`);
+}
+
+main();
