@@ -15,16 +15,18 @@ beforeAll(async () => {
   writeFileSync(usersFile, JSON.stringify([
     { username: 'carol', passwordHash: bcrypt.hashSync('s3cret-pass', 4), role: 'publisher' },
   ]));
-  hub = await startTestHub({ DEMO: 'true', USERS_FILE: usersFile, LOGIN_RATE_LIMIT: '3' });
+  hub = await startTestHub({ DEMO: 'true', USERS_FILE: usersFile, LOGIN_RATE_LIMIT: '3', TRUST_PROXY: 'true' });
 });
 afterAll(async () => hub.close());
 
+let nextAddress = 1;
+/** Each login comes from its own client address unless the test says otherwise. */
 const login = (username: string, password: string, headers: Record<string, string> = {}) =>
-  hub.call('/auth/login', { method: 'POST', json: { username, password }, headers });
+  hub.call('/auth/login', { method: 'POST', json: { username, password }, headers: { 'x-forwarded-for': `192.0.2.${nextAddress++}`, ...headers } });
 
 describe('POST /auth/login', () => {
   it('validates the body (before any failed attempt counts against the limits)', async () => {
-    const r = await hub.call('/auth/login', { method: 'POST', json: { username: 'alice' } });
+    const r = await hub.call('/auth/login', { method: 'POST', json: { username: 'alice' }, headers: { 'x-forwarded-for': '198.51.100.1' } });
     expect(r.status).toBe(400);
     expect(await r.json()).toMatchObject({ error: { code: 'invalid_request', details: [{ path: 'password' }] } });
   });
@@ -74,7 +76,7 @@ describe('POST /auth/login', () => {
 
   it('rate limits failed logins per username with 429 rate_limited and Retry-After', async () => {
     let last: Response | undefined;
-    for (let i = 0; i < 5; i++) last = await login('bob', 'wrong', { 'x-forwarded-for': `10.0.0.${i}` });
+    for (let i = 0; i < 5; i++) last = await login('bob', 'wrong');
     expect(last?.status).toBe(429);
     expect(Number(last?.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(await last?.json()).toMatchObject({ error: { code: 'rate_limited' } });

@@ -203,7 +203,10 @@ function mergeCompose(base: unknown, over: unknown, key = ''): unknown {
     for (const [k, v] of Object.entries(over)) {
       const b = (base as Record<string, unknown>)[k];
       // environment given as a list in one file and a map in the other: normalise to maps first
-      if (k === 'environment') out[k] = { ...environmentOf({ environment: b }), ...environmentOf({ environment: v }) };
+      if (k === 'environment') {
+        type EnvField = ComposeService['environment'];
+        out[k] = { ...environmentOf({ environment: b as EnvField }), ...environmentOf({ environment: v as EnvField }) };
+      }
       else out[k] = b === undefined ? v : mergeCompose(b, v, k);
     }
     return out;
