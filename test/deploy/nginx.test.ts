@@ -1,0 +1,296 @@
+// Runs deploy/nginx/nginx.conf for real: Debian's nginx (package `nginx`) in
+// front of three `node dist/main.js` processes sharing one Redis, configured
+// from docker-compose.scale.yml. Only the upstream addresses and the listen port
+// of the config are replaced (see nginxConfForTest); every SSE directive is the
+// committed file's. Needs `nginx` on PATH (or /usr/sbin), Redis on
+// 127.0.0.1:6379 and `npm run build`.
+import { randomBytes } from 'node:crypto';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EventSource } from 'eventsource';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { environmentOf, loadCompose, nginxConfForTest, readRepoFile, type ComposeService } from './deployfiles.js';
+import { freePort, login, postJson, startChild, startHub, waitFor, type Child, type Hub } from './processes.js';
+
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const NGINX = process.env.NGINX_BIN ?? '/usr/sbin/nginx';
+const SECRET = `nginx-test-${randomBytes(24).toString('hex')}`;
+const PREFIX = `test-nginx-${randomBytes(4).toString('hex')}:`;
+const HEARTBEAT_MS = 1000;
+const RETRY_MS = 1000;
+
+interface SseEvent { id: string | undefined; event: string; data: string; at: number }
+
+/** A raw SSE reader over node:http: every frame with its arrival time, nothing in between. */
+class RawStream {
+  readonly events: SseEvent[] = [];
+  res!: IncomingMessage;
+  private buf = '';
+  private readonly req;
+
+  constructor(url: string, headers: Record<string, string>) {
+    this.req = httpRequest(url, { headers: { Accept: 'text/event-stream', ...headers } });
+  }
+
+  open(): Promise<IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      this.req.once('error', reject);
+      this.req.once('response', (res) => {
+        this.res = res;
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => this.feed(chunk, performance.now()));
+        res.on('error', () => undefined);
+        resolve(res);
+      });
+      this.req.end();
+    });
+  }
+
+  private feed(chunk: string, at: number): void {
+    this.buf += chunk;
+    let i: number;
+    while ((i = this.buf.indexOf('\n\n')) >= 0) {
+      const frame = this.buf.slice(0, i);
+      this.buf = this.buf.slice(i + 2);
+      let id: string | undefined;
+      let event = 'message';
+      const data: string[] = [];
+      for (const line of frame.split('\n')) {
+        if (line.startsWith(':')) continue;
+        const c = line.indexOf(':');
+        const field = c < 0 ? line : line.slice(0, c);
+        const value = c < 0 ? '' : line.slice(c + 1).replace(/^ /, '');
+        if (field === 'id') id = value;
+        else if (field === 'event') event = value;
+        else if (field === 'data') data.push(value);
+      }
+      if (data.length > 0) this.events.push({ id, event, data: data.join('\n'), at });
+    }
+  }
+
+  close(): void {
+    this.req.destroy();
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+describe('nginx with deploy/nginx/nginx.conf in front of three hubs on Redis', () => {
+  let dir: string;
+  let nginx: Child;
+  let nginxUrl: string;
+  const hubs: Hub[] = [];
+  const nodeIds: string[] = [];
+  let adminToken: string;
+  let aliceToken: string;
+  const streams: RawStream[] = [];
+  const sources: EventSource[] = [];
+
+  const hubByNode = (nodeId: string): Hub => hubs[nodeIds.indexOf(nodeId)]!;
+  const liveHubOtherThan = (nodeId: string): Hub => hubs.find((h, i) => nodeIds[i] !== nodeId && h.proc.exitCode === null && h.proc.signalCode === null)!;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'roomcast-nginx-'));
+    // The three hub services of the scaled compose file, with their environment as compose gives it.
+    const compose = loadCompose(['docker-compose.yml', 'docker-compose.scale.yml'], { JWT_SECRET: SECRET });
+    const services = Object.entries(compose.services).filter(([, s]) => s.image?.startsWith('roomcast')) as [string, ComposeService][];
+    expect(services.map(([n]) => n).sort()).toEqual(['hub', 'hub-2', 'hub-3']);
+    for (const [name, svc] of services) {
+      const env = {
+        ...environmentOf(svc),
+        // what cannot be the same here as in compose: the address of Redis, a private key
+        // prefix, a port each, and short intervals so the test is quick
+        REDIS_URL,
+        REDIS_PREFIX: PREFIX,
+        HEARTBEAT_MS: String(HEARTBEAT_MS),
+        RETRY_MS: String(RETRY_MS),
+        LOG_LEVEL: 'warn',
+      };
+      const hub = await startHub(env, dir);
+      hubs.push(hub);
+      nodeIds.push(env.NODE_ID!);
+      void name;
+    }
+
+    const port = await freePort();
+    nginxUrl = `http://127.0.0.1:${port}`;
+    const conf = nginxConfForTest(
+      readRepoFile('deploy/nginx/nginx.conf'),
+      Object.fromEntries(services.map(([name], i) => [name, `127.0.0.1:${hubs[i]!.port}`])),
+      `127.0.0.1:${port}`,
+    );
+    const confPath = join(dir, 'nginx.conf');
+    writeFileSync(confPath, conf);
+    const args = ['-p', `${dir}/`, '-c', confPath, '-e', 'stderr', '-g', `daemon off; pid ${join(dir, 'nginx.pid')};`];
+    const check = startChild(NGINX, ['-t', ...args.slice(0, -2), '-g', `pid ${join(dir, 'nginx.pid')};`], process.env, dir);
+    const checked = await check.exited;
+    expect(checked.code, check.stderr()).toBe(0);
+    nginx = startChild(NGINX, args, process.env, dir);
+    await waitFor('nginx', async () => {
+      if (nginx.proc.exitCode !== null) throw new Error(`nginx exited: ${nginx.stderr()}`);
+      return (await fetch(`${nginxUrl}/nginx-health`)).ok ? true : undefined;
+    });
+
+    // Demo users, logged in through nginx (a POST through the keep-alive upstream).
+    adminToken = await login(nginxUrl, 'admin');
+    aliceToken = await login(nginxUrl, 'alice');
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const s of streams) s.close();
+    for (const s of sources) s.close();
+    await nginx?.kill('SIGQUIT');
+    await Promise.all(hubs.map((h) => h.kill('SIGTERM')));
+    // Leave Redis as we found it.
+    const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    try {
+      await redis.connect();
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length > 0) await redis.del(...keys);
+      } while (cursor !== '0');
+    } finally {
+      redis.disconnect();
+    }
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }, 30_000);
+
+  it('/stats through nginx counts all three processes', async () => {
+    const stats = await waitFor('three nodes in /stats', async () => {
+      const res = await fetch(`${nginxUrl}/stats`, { headers: { Authorization: `Bearer ${adminToken}` } });
+      const body = (await res.json()) as { nodes: { nodeId: string }[] };
+      return res.ok && body.nodes.length === 3 ? body : undefined;
+    });
+    expect(stats.nodes.map((n) => n.nodeId).sort()).toEqual([...nodeIds].sort());
+  });
+
+  it('streams through nginx without buffering: events published to another process arrive at once', async () => {
+    const viaNginx = new RawStream(`${nginxUrl}/events`, { Authorization: `Bearer ${aliceToken}` });
+    streams.push(viaNginx);
+    const res = await viaNginx.open();
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe('text/event-stream; charset=utf-8');
+    expect(res.headers['content-encoding']).toBeUndefined();
+    expect(res.headers['cache-control']).toMatch(/no-cache/);
+    const connected = await waitFor('connected', () => viaNginx.events.find((e) => e.event === 'connected'));
+    const servedBy = (JSON.parse(connected.data) as { nodeId: string }).nodeId;
+    expect(nodeIds).toContain(servedBy);
+
+    // The same events straight from the serving process, for comparison.
+    const direct = new RawStream(`${hubByNode(servedBy).url}/events`, { Authorization: `Bearer ${aliceToken}` });
+    streams.push(direct);
+    await direct.open();
+    await waitFor('connected (direct)', () => direct.events.find((e) => e.event === 'connected'));
+
+    const publisher = liveHubOtherThan(servedBy);
+    const delays: number[] = [];
+    const directDelays: number[] = [];
+    for (let n = 0; n < 20; n++) {
+      const t0 = performance.now();
+      const r = await postJson(`${publisher.url}/broadcast`, { type: 'latency-probe', data: { n } }, adminToken);
+      expect(r.status).toBe(202);
+      const id = (r.body as { id: string }).id;
+      const got = await waitFor(`event ${n} through nginx`, () => viaNginx.events.find((e) => e.id === id), 5000, 1);
+      const gotDirect = await waitFor(`event ${n} direct`, () => direct.events.find((e) => e.id === id), 5000, 1);
+      delays.push(got.at - t0);
+      directDelays.push(gotDirect.at - t0);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    console.log(
+      `[nginx] publish to ${publisher.url} -> stream via nginx (served by ${servedBy}): ` +
+      `median ${median(delays).toFixed(1)} ms, max ${Math.max(...delays).toFixed(1)} ms; ` +
+      `same stream straight from the hub: median ${median(directDelays).toFixed(1)} ms, max ${Math.max(...directDelays).toFixed(1)} ms (20 events)`,
+    );
+    // A buffering proxy holds small events until kilobytes accumulate or the stream ends; anything under 2 s is not that.
+    expect(Math.max(...delays)).toBeLessThan(2000);
+  });
+
+  it('a client whose hub is killed reconnects through nginx and resumes with Last-Event-ID: nothing lost, nothing twice', async () => {
+    const attempts: { lastEventId: string | null; status: number }[] = [];
+    const received: { type: string; id: string | null; data: Record<string, unknown> }[] = [];
+    const es = new EventSource(`${nginxUrl}/events`, {
+      fetch: async (input, init) => {
+        const res = await fetch(input, { ...init, headers: { ...init.headers, Authorization: `Bearer ${aliceToken}` } });
+        attempts.push({ lastEventId: init.headers['Last-Event-ID'] ?? null, status: res.status });
+        return res;
+      },
+    });
+    sources.push(es);
+    for (const type of ['connected', 'history-gap', 'probe', 'time']) {
+      es.addEventListener(type, (e) => {
+        received.push({ type, id: e.lastEventId || null, data: JSON.parse(e.data) as Record<string, unknown> });
+      });
+    }
+    const connectedCount = () => received.filter((r) => r.type === 'connected').length;
+    await waitFor('first connection', () => connectedCount() === 1);
+    const first = received.find((r) => r.type === 'connected')!.data as { nodeId: string };
+    const victim = hubByNode(first.nodeId);
+
+    const publish = async (n: number) => {
+      const r = await postJson(`${liveHubOtherThan(first.nodeId).url}/broadcast`, { type: 'probe', data: { n } }, adminToken);
+      expect(r.status).toBe(202);
+      return (r.body as { id: string }).id;
+    };
+    const before = [await publish(1), await publish(2), await publish(3)];
+    await waitFor('events before the kill', () => before.every((id) => received.some((r) => r.id === id)));
+    const lastBeforeKill = [...received].reverse().find((r) => r.id !== null)!.id;
+
+    victim.proc.kill('SIGKILL');
+    await victim.exited;
+    // Published while the client is away (it waits RETRY_MS before reconnecting).
+    const during = [await publish(4), await publish(5), await publish(6)];
+    await waitFor('reconnected', () => connectedCount() === 2, 10_000);
+    const after = [await publish(7)];
+    await waitFor('events after the reconnect', () => [...during, ...after].every((id) => received.some((r) => r.id === id)), 10_000);
+    es.close();
+
+    const second = received.filter((r) => r.type === 'connected')[1]!.data as { nodeId: string };
+    expect(second.nodeId).not.toBe(first.nodeId);
+    expect(attempts.length).toBeGreaterThanOrEqual(2);
+    expect(attempts[0]).toEqual({ lastEventId: null, status: 200 });
+    // The reconnect carried the last id the client had seen, and it was accepted.
+    const resumed = attempts.find((a) => a.lastEventId !== null)!;
+    expect(resumed).toEqual({ lastEventId: lastBeforeKill, status: 200 });
+    expect(received.some((r) => r.type === 'history-gap')).toBe(false);
+
+    const probes = received.filter((r) => r.type === 'probe').map((r) => (r.data as { data: { n: number } }).data.n);
+    expect(probes).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    const ids = received.filter((r) => r.id !== null).map((r) => r.id!);
+    expect(new Set(ids).size, 'no event twice').toBe(ids.length);
+    for (let i = 1; i < ids.length; i++) {
+      expect(BigInt(ids[i]!) > BigInt(ids[i - 1]!) || ids[i]! > ids[i - 1]!, `ids increase: ${ids[i - 1]} then ${ids[i]}`).toBe(true);
+    }
+    console.log(`[nginx] killed ${first.nodeId} (SIGKILL); client reconnected through nginx to ${second.nodeId} with Last-Event-ID ${lastBeforeKill} and received probes ${probes.join(',')}`);
+  }, 30_000);
+
+  it('/stats through nginx drops the killed process within three heartbeats, and nginx routes around it', async () => {
+    const alive = hubs.filter((h) => h.proc.exitCode === null && h.proc.signalCode === null);
+    expect(alive.length).toBe(2);
+    const started = performance.now();
+    const stats = await waitFor('two nodes in /stats', async () => {
+      const res = await fetch(`${nginxUrl}/stats`, { headers: { Authorization: `Bearer ${adminToken}` } });
+      const body = (await res.json()) as { nodes: { nodeId: string }[] };
+      return res.ok && body.nodes.length === 2 ? body : undefined;
+    }, 3 * HEARTBEAT_MS + 5000);
+    console.log(`[nginx] /stats shows ${stats.nodes.length} nodes ${(performance.now() - started).toFixed(0)} ms after the kill check began`);
+    expect(stats.nodes.map((n) => n.nodeId).sort()).toEqual(alive.map((h) => nodeIds[hubs.indexOf(h)]!).sort());
+    // Every request through nginx still succeeds with one upstream dead.
+    for (let i = 0; i < 6; i++) expect((await fetch(`${nginxUrl}/health`)).status).toBe(200);
+  });
+
+  it('keeps the access_token query parameter out of the nginx access log', async () => {
+    const res = await fetch(`${nginxUrl}/events/history?limit=1&access_token=${encodeURIComponent(aliceToken)}`);
+    expect(res.status).toBe(200);
+    await waitFor('the access log line', () => nginx.stdout().includes('/events/history'));
+    expect(nginx.stdout()).not.toContain(aliceToken);
+    expect(nginx.stdout()).not.toContain('access_token');
+  });
+});
