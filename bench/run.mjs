@@ -12,6 +12,7 @@
 //   --capacity-max=N   last capacity step (default 19900)
 //   --out=FILE         JSON path (default bench/results/<timestamp>.json)
 //   --no-pin           do not pin with taskset (server core 0, clients core 1 by default)
+//   --no-reference     cluster: skip the single-process reference runs (when fanout did not run)
 //   --check            exit 1 when a run errored or completeness failed
 import { fork, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -69,7 +70,7 @@ const PROFILES = {
     idle: { streams: 300, settleMs: 300 },
     fanout: { subs: 300, rate: 20, durationMs: 2000 },
     burst: { subs: 100, concurrency: 8, durationMs: 1500 },
-    capacity: { steps: [150, 300], heartbeatMs: 300, probeP99Ms: 5000 },
+    capacity: { steps: [150, 300], heartbeatMs: 500, probeP99Ms: 5000 },
     cluster: { subs: 300, rate: 20, durationMs: 2000 },
   },
 };
@@ -92,6 +93,7 @@ function profileFrom(flags) {
 
 const children = new Set();
 let PIN = true;
+let WARMUP_MS = 1000;
 const SERVER_CORE = '0';
 const CLIENT_CORE = '1';
 
@@ -282,6 +284,12 @@ async function drain(cs, accepted, timeoutMs) {
   return st;
 }
 
+/** A second of events before measuring, so both servers are past JIT warm-up; then a pause. */
+async function warmUp(pub) {
+  await call(pub.p, 'steady', { rate: 20, durationMs: WARMUP_MS }, 60_000);
+  await sleep(WARMUP_MS);
+}
+
 function clientPids(cs, pub) { return [...cs.map((c) => c.pid), ...(pub ? [pub.p.pid] : [])]; }
 
 // ---------------------------------------------------------------------------------------------
@@ -320,7 +328,7 @@ async function runFanout(kind, p, { cluster = false } = {}) {
   try {
     pub = await spawnPublisher(server, { crossNode: cluster, expectNodes: 2 });
     const open = await openStreams(cs, p.subs);
-    await sleep(1000);
+    await warmUp(pub);
     const { seq } = await call(pub.p, 'seq');
     await Promise.all(cs.map((c) => call(c, 'begin', { fromSeq: seq })));
     const pids = server.tree();
@@ -369,7 +377,7 @@ async function runBurst(kind, p) {
   try {
     pub = await spawnPublisher(server);
     const open = await openStreams(cs, p.subs);
-    await sleep(1000);
+    await warmUp(pub);
     const { seq } = await call(pub.p, 'seq');
     await Promise.all(cs.map((c) => call(c, 'begin', { fromSeq: seq })));
     const pids = server.tree();
@@ -592,6 +600,7 @@ async function main() {
   for (const s of scenarios) if (!ALL_SCENARIOS.includes(s)) { console.error(`unknown scenario "${s}" (known: ${ALL_SCENARIOS.join(', ')})`); process.exit(2); }
   const profile = profileFrom(flags);
   PIN = !flags['no-pin'] && pinAvailable();
+  if (profile.name === 'smoke') WARMUP_MS = 250;
   if (PIN) spawnSync('taskset', ['-a', '-pc', CLIENT_CORE, String(process.pid)], { stdio: 'ignore' });
   let targets = String(flags.targets ?? 'baseline,hub').split(',').filter(Boolean);
   const notes = [];
@@ -629,9 +638,10 @@ async function main() {
     if (sc === 'cluster') {
       if (!targets.includes('hub')) { S[sc].note = 'cluster runs the hub only'; continue; }
       if (!(await redisUp())) { S[sc].hub = { error: 'Redis at 127.0.0.1:6379 is not reachable', ok: false }; continue; }
+      const noRef = Boolean(flags['no-reference']);
       const single = S.fanout?.hub && !S.fanout.hub.error && S.fanout.hub.subs === profile.cluster.subs ? S.fanout.hub
-        : await runOne('cluster', 'hub single (reference)', () => runFanout('hub', profile.cluster));
-      if (targets.includes('baseline')) {
+        : noRef ? null : await runOne('cluster', 'hub single (reference)', () => runFanout('hub', profile.cluster));
+      if (targets.includes('baseline') && !noRef) {
         S[sc].baseline = S.fanout?.baseline && !S.fanout.baseline.error && S.fanout.baseline.subs === profile.cluster.subs ? S.fanout.baseline
           : await runOne('cluster', 'baseline single (reference)', () => runFanout('baseline', profile.cluster));
       }
