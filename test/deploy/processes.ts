@@ -2,7 +2,7 @@
 // command the images run), nginx, and the example scripts. Every child is
 // tracked and killed by the test that started it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { ROOT } from './deployfiles.js';
@@ -49,18 +49,25 @@ export interface Child {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export function startChild(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd = ROOT): Child {
-  const proc = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Spawns a child with piped output. With `stdoutFile`, stdout goes to that file
+ * instead: a program that opens /dev/stdout (nginx's access_log) cannot open a
+ * pipe's socket, only a file.
+ */
+export function startChild(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd = ROOT, stdoutFile?: string): Child {
+  const outFd = stdoutFile === undefined ? undefined : openSync(stdoutFile, 'w');
+  const proc = spawn(cmd, args, { cwd, env, stdio: ['ignore', outFd ?? 'pipe', 'pipe'] });
+  if (outFd !== undefined) closeSync(outFd);
   let out = '';
   let err = '';
-  proc.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
+  proc.stdout?.setEncoding('utf8').on('data', (d: string) => { out += d; });
   proc.stderr!.setEncoding('utf8').on('data', (d: string) => { err += d; });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     proc.once('exit', (code, signal) => resolve({ code, signal }));
   });
   return {
     proc,
-    stdout: () => out,
+    stdout: () => (stdoutFile === undefined ? out : readFileSync(stdoutFile, 'utf8')),
     stderr: () => err,
     exited,
     async kill(signal: NodeJS.Signals = 'SIGTERM') {
