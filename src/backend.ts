@@ -49,6 +49,6 @@ export function memoryBackend(config: Config, manager: ConnectionManager, starte
 /** Chooses the backend from the config: Redis when REDIS_URL is set. */
 export async function createBackend(config: Config, manager: ConnectionManager, startedAt: number, logger: Logger): Promise<Backend> {
   if (config.redisUrl === undefined) return memoryBackend(config, manager, startedAt);
-  logger.fatal('REDIS_URL is set but this build has no Redis backend yet');
-  throw new Error('cluster mode (REDIS_URL) is not available in this build');
+  const { redisBackend } = await import('./redis-backend.js');
+  return redisBackend(config, manager, startedAt, logger);
 }

@@ -1,0 +1,349 @@
+/**
+ * Lua scripts run by Redis. Each runs atomically, so one script is one indivisible step of the hub.
+ *
+ * Key layout under the prefix P (e.g. `roomcast:`), for one standalone Redis:
+ *   P seq                 last event id (decimal), so ids increase strictly across the hub
+ *   P history             stream of kept events, entry id `<eventId>-0`, fields h (header JSON), d (data JSON)
+ *   P bus                 the one pub/sub channel: events (`E…`) and control messages (`C…`), in publish order
+ *   P nodes               sorted set: nodeId → liveness deadline (ms, Redis clock)
+ *   P n:<node>:c          hash connectionId → JSON [userId, room, room…] (the node's connections)
+ *   P n:<node>:u          hash userId → connections on that node
+ *   P n:<node>:r          hash roomId → connections on that node
+ *   P n:<node>:m:<room>   hash userId → that user's connections in the room on that node
+ *   P n:<node>:info       hash startedAt and delivery counters
+ *   P ur:<userId>         set of the rooms the user joined at user level
+ *   P idem:<sha256>       idempotency record
+ *   P lease:feeds         the built-in feeds' lease (holder's node id)
+ *   P rl:<name>:…         rate-limit counters (rate-limit-redis)
+ * Presence scripts build node key names from ARGV (the node list is dynamic), which is fine on one
+ * Redis (or Sentinel) but not on Redis Cluster.
+ */
+
+/**
+ * Publish: assigns the next id (max(last + 1, Redis time in µs)), appends to the stream trimmed to
+ * exactly MAXLEN, and publishes the pre-encoded frame on the bus — all in one step.
+ * KEYS: seq, history. ARGV: channel, maxlen, header, frameB, frameC1, data, frameC2.
+ * The frame is `id: <id>` .. frameB .. <id> .. frameC1 .. data .. frameC2.
+ * Bus message: 'E' .. id(16) .. headerBytes .. '\n' .. header .. frame.
+ */
+export const PUBLISH_LUA = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local last = tonumber(redis.call('GET', KEYS[1]) or '0')
+local n = last + 1
+if now > n then n = now end
+local id = string.format('%016.0f', n)
+redis.call('SET', KEYS[1], id)
+redis.call('XADD', KEYS[2], 'MAXLEN', '=', ARGV[2], string.format('%.0f', n) .. '-0', 'h', ARGV[3], 'd', ARGV[6])
+local frame = 'id: ' .. id .. ARGV[4] .. id .. ARGV[5] .. ARGV[6] .. ARGV[7]
+redis.call('PUBLISH', ARGV[1], 'E' .. id .. string.len(ARGV[3]) .. '\\n' .. ARGV[3] .. frame)
+return id
+`;
+
+/** History figures in one consistent read. KEYS: history. Returns {size, oldestEntryId|false, newestEntryId|false}. */
+export const HISTORY_INFO_LUA = `
+local size = redis.call('XLEN', KEYS[1])
+if size == 0 then return {0, false, false} end
+local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+return {size, first[1][1], last[1][1]}
+`;
+
+/** Shared prelude of the presence scripts. ARGV[1] prefix, ARGV[2] this node, ARGV[3] key TTL (ms). */
+const PRESENCE_PRELUDE = `
+local P = ARGV[1]
+local N = ARGV[2]
+local TTL = tonumber(ARGV[3])
+local function nk(node, s) return P .. 'n:' .. node .. ':' .. s end
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+-- Nodes whose deadline has not passed, this node always included.
+local function live_nodes()
+  local list = redis.call('ZRANGEBYSCORE', P .. 'nodes', '(' .. string.format('%.0f', now_ms()), '+inf')
+  local self = false
+  for _, x in ipairs(list) do if x == N then self = true end end
+  if not self then table.insert(list, N) end
+  return list
+end
+-- The user's connections in the room on live nodes other than this one.
+local function others_in_room(live, room, uid)
+  local total = 0
+  for _, node in ipairs(live) do
+    if node ~= N then total = total + tonumber(redis.call('HGET', nk(node, 'm:' .. room), uid) or '0') end
+  end
+  return total
+end
+local function hdecr(key, field)
+  local v = redis.call('HINCRBY', key, field, -1)
+  if v <= 0 then redis.call('HDEL', key, field) return 0 end
+  return v
+end
+local function touch(key) redis.call('PEXPIRE', key, TTL) end
+local function touch_node()
+  touch(nk(N, 'c')) touch(nk(N, 'u')) touch(nk(N, 'r'))
+end
+`;
+
+/** Opened connection. ARGV[4] connectionId, ARGV[5] userId, ARGV[6..] rooms. Returns the rooms where it is the user's first connection hub-wide. */
+export const OPENED_LUA = PRESENCE_PRELUDE + `
+local cid, uid = ARGV[4], ARGV[5]
+local c = nk(N, 'c')
+if redis.call('HEXISTS', c, cid) == 1 then return {} end
+local rec = {uid}
+for i = 6, #ARGV do table.insert(rec, ARGV[i]) end
+redis.call('HSET', c, cid, cjson.encode(rec))
+redis.call('HINCRBY', nk(N, 'u'), uid, 1)
+local firsts = {}
+local live = nil
+for i = 6, #ARGV do
+  local room = ARGV[i]
+  redis.call('HINCRBY', nk(N, 'r'), room, 1)
+  local mk = nk(N, 'm:' .. room)
+  local n = redis.call('HINCRBY', mk, uid, 1)
+  touch(mk)
+  if n == 1 then
+    live = live or live_nodes()
+    if others_in_room(live, room, uid) == 0 then table.insert(firsts, room) end
+  end
+end
+touch_node()
+return firsts
+`;
+
+/** Closed connection. ARGV[4] connectionId. Returns the rooms where it was the user's last connection hub-wide. */
+export const CLOSED_LUA = PRESENCE_PRELUDE + `
+local c = nk(N, 'c')
+local raw = redis.call('HGET', c, ARGV[4])
+if not raw then return {} end
+redis.call('HDEL', c, ARGV[4])
+local rec = cjson.decode(raw)
+local uid = rec[1]
+hdecr(nk(N, 'u'), uid)
+local lasts = {}
+local live = nil
+for i = 2, #rec do
+  local room = rec[i]
+  hdecr(nk(N, 'r'), room)
+  if hdecr(nk(N, 'm:' .. room), uid) == 0 then
+    live = live or live_nodes()
+    if others_in_room(live, room, uid) == 0 then table.insert(lasts, room) end
+  end
+end
+return lasts
+`;
+
+/** Join (ARGV[6] = '1') or leave ('0') of one connection. ARGV[4] connectionId, ARGV[5] room. Returns 1 when first/last hub-wide. */
+export const MEMBERSHIP_LUA = PRESENCE_PRELUDE + `
+local c = nk(N, 'c')
+local raw = redis.call('HGET', c, ARGV[4])
+if not raw then return 0 end
+local rec = cjson.decode(raw)
+local uid, room, join = rec[1], ARGV[5], ARGV[6] == '1'
+local at = nil
+for i = 2, #rec do if rec[i] == room then at = i end end
+if join == (at ~= nil) then return 0 end
+local mk = nk(N, 'm:' .. room)
+local n
+if join then
+  table.insert(rec, room)
+  redis.call('HINCRBY', nk(N, 'r'), room, 1)
+  n = redis.call('HINCRBY', mk, uid, 1)
+  touch(mk)
+  touch_node()
+else
+  table.remove(rec, at)
+  hdecr(nk(N, 'r'), room)
+  n = hdecr(mk, uid)
+end
+redis.call('HSET', c, ARGV[4], cjson.encode(rec))
+if (join and n == 1) or (not join and n == 0) then
+  if others_in_room(live_nodes(), room, uid) == 0 then return 1 end
+end
+return 0
+`;
+
+/**
+ * Hub-wide reads over the live nodes. ARGV[4] operation, ARGV[5..] its arguments:
+ *   user-conns uid → n;  owner cid → userId|false;  in-room uid room → 0|1;  count-room room → n;
+ *   count-all → n;  rooms → {room, connections, users, …};  members room → {uid, n, …};
+ *   active-users → n;  nodes → {nodeId, connections, {infoField, value, …}, …}
+ */
+export const READ_LUA = PRESENCE_PRELUDE + `
+local op = ARGV[4]
+local live = live_nodes()
+if op == 'user-conns' then
+  local total = 0
+  for _, node in ipairs(live) do total = total + tonumber(redis.call('HGET', nk(node, 'u'), ARGV[5]) or '0') end
+  return total
+elseif op == 'owner' then
+  for _, node in ipairs(live) do
+    local raw = redis.call('HGET', nk(node, 'c'), ARGV[5])
+    if raw then return cjson.decode(raw)[1] end
+  end
+  return false
+elseif op == 'in-room' then
+  for _, node in ipairs(live) do
+    if tonumber(redis.call('HGET', nk(node, 'm:' .. ARGV[6]), ARGV[5]) or '0') > 0 then return 1 end
+  end
+  return 0
+elseif op == 'count-room' then
+  local total = 0
+  for _, node in ipairs(live) do total = total + tonumber(redis.call('HGET', nk(node, 'r'), ARGV[5]) or '0') end
+  return total
+elseif op == 'count-all' then
+  local total = 0
+  for _, node in ipairs(live) do total = total + redis.call('HLEN', nk(node, 'c')) end
+  return total
+elseif op == 'rooms' then
+  local conns, users, order = {}, {}, {}
+  for _, node in ipairs(live) do
+    local flat = redis.call('HGETALL', nk(node, 'r'))
+    for i = 1, #flat, 2 do
+      local room = flat[i]
+      if conns[room] == nil then conns[room] = 0 users[room] = {} table.insert(order, room) end
+      conns[room] = conns[room] + tonumber(flat[i + 1])
+      for _, uid in ipairs(redis.call('HKEYS', nk(node, 'm:' .. room))) do users[room][uid] = true end
+    end
+  end
+  local out = {}
+  for _, room in ipairs(order) do
+    local nu = 0
+    for _ in pairs(users[room]) do nu = nu + 1 end
+    if conns[room] > 0 then
+      table.insert(out, room) table.insert(out, conns[room]) table.insert(out, nu)
+    end
+  end
+  return out
+elseif op == 'members' then
+  local counts, order = {}, {}
+  for _, node in ipairs(live) do
+    local flat = redis.call('HGETALL', nk(node, 'm:' .. ARGV[5]))
+    for i = 1, #flat, 2 do
+      if counts[flat[i]] == nil then counts[flat[i]] = 0 table.insert(order, flat[i]) end
+      counts[flat[i]] = counts[flat[i]] + tonumber(flat[i + 1])
+    end
+  end
+  local out = {}
+  for _, uid in ipairs(order) do table.insert(out, uid) table.insert(out, counts[uid]) end
+  return out
+elseif op == 'active-users' then
+  local seen, n = {}, 0
+  for _, node in ipairs(live) do
+    for _, uid in ipairs(redis.call('HKEYS', nk(node, 'u'))) do
+      if not seen[uid] then seen[uid] = true n = n + 1 end
+    end
+  end
+  return n
+elseif op == 'nodes' then
+  local out = {}
+  for _, node in ipairs(live) do
+    table.insert(out, node)
+    table.insert(out, redis.call('HLEN', nk(node, 'c')))
+    table.insert(out, redis.call('HGETALL', nk(node, 'info')))
+  end
+  return out
+end
+return redis.error_reply('unknown presence read ' .. tostring(op))
+`;
+
+/**
+ * Heartbeat. ARGV[4] liveness window (ms), ARGV[5..] info field/value pairs. Moves this node's
+ * deadline, writes its info, refreshes the TTL of its keys. Returns {infoExisted (0|1), deadNode…}.
+ */
+export const HEARTBEAT_LUA = PRESENCE_PRELUDE + `
+local now = now_ms()
+local info = nk(N, 'info')
+local existed = redis.call('EXISTS', info)
+redis.call('ZADD', P .. 'nodes', now + tonumber(ARGV[4]), N)
+local fields = {}
+for i = 5, #ARGV do table.insert(fields, ARGV[i]) end
+if #fields > 0 then redis.call('HSET', info, unpack(fields)) end
+touch(info)
+touch_node()
+for _, room in ipairs(redis.call('HKEYS', nk(N, 'r'))) do touch(nk(N, 'm:' .. room)) end
+local out = {existed}
+for _, node in ipairs(redis.call('ZRANGEBYSCORE', P .. 'nodes', '-inf', string.format('%.0f', now))) do
+  if node ~= N then table.insert(out, node) end
+end
+return out
+`;
+
+/** Deletes a node's connection state (not its info: the heartbeat uses that to notice lost keys). */
+const DROP_NODE = `
+local function drop_node(node)
+  for _, room in ipairs(redis.call('HKEYS', nk(node, 'r'))) do redis.call('DEL', nk(node, 'm:' .. room)) end
+  redis.call('DEL', nk(node, 'c'), nk(node, 'u'), nk(node, 'r'))
+end
+`;
+
+/**
+ * Reaps a dead node ARGV[4]: only when its deadline passed and nobody reaped it yet. Returns
+ * {room, userId, …} for users whose last connection in a room died with it (presence-leave).
+ */
+export const REAP_LUA = PRESENCE_PRELUDE + DROP_NODE + `
+local D = ARGV[4]
+local deadline = redis.call('ZSCORE', P .. 'nodes', D)
+if not deadline or tonumber(deadline) > now_ms() then return {} end
+redis.call('ZREM', P .. 'nodes', D)
+local live = live_nodes()
+local gone = {}
+for _, room in ipairs(redis.call('HKEYS', nk(D, 'r'))) do
+  for _, uid in ipairs(redis.call('HKEYS', nk(D, 'm:' .. room))) do
+    local total = 0
+    for _, node in ipairs(live) do
+      if node ~= D then total = total + tonumber(redis.call('HGET', nk(node, 'm:' .. room), uid) or '0') end
+    end
+    if total == 0 then table.insert(gone, room) table.insert(gone, uid) end
+  end
+end
+drop_node(D)
+redis.call('DEL', nk(D, 'info'))
+return gone
+`;
+
+/**
+ * Rewrites this node's whole state from a snapshot (start, after an outage, after its keys expired).
+ * ARGV[4] JSON [[connectionId, userId, room…], …].
+ */
+export const RESYNC_LUA = PRESENCE_PRELUDE + DROP_NODE + `
+drop_node(N)
+local snap = cjson.decode(ARGV[4])
+for _, item in ipairs(snap) do
+  local cid, uid = item[1], item[2]
+  local rec = {uid}
+  redis.call('HINCRBY', nk(N, 'u'), uid, 1)
+  for i = 3, #item do
+    local room = item[i]
+    table.insert(rec, room)
+    redis.call('HINCRBY', nk(N, 'r'), room, 1)
+    local mk = nk(N, 'm:' .. room)
+    redis.call('HINCRBY', mk, uid, 1)
+    touch(mk)
+  end
+  redis.call('HSET', nk(N, 'c'), cid, cjson.encode(rec))
+end
+touch_node()
+return #snap
+`;
+
+/** Graceful leave: drops this node's state and registry entry. */
+export const LEAVE_LUA = PRESENCE_PRELUDE + DROP_NODE + `
+drop_node(N)
+redis.call('DEL', nk(N, 'info'))
+redis.call('ZREM', P .. 'nodes', N)
+return 1
+`;
+
+/** Lease renewal: PEXPIRE only when we still hold it. KEYS: lease. ARGV: holder, ttl ms. */
+export const LEASE_RENEW_LUA = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+`;
+
+/** Lease release: DEL only when we hold it. KEYS: lease. ARGV: holder. */
+export const LEASE_RELEASE_LUA = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;

@@ -1,0 +1,279 @@
+import type { Redis } from 'ioredis';
+import type { RedisErrors, RedisLogger } from '../broker/redis-util.js';
+import {
+  CLOSED_LUA, HEARTBEAT_LUA, LEAVE_LUA, MEMBERSHIP_LUA, OPENED_LUA, READ_LUA, REAP_LUA, RESYNC_LUA,
+} from '../broker/scripts.js';
+import type { ConnectionManager } from '../core/connection-manager.js';
+import type {
+  ConnectionInfo, DeliveryCounters, NodeSummary, PresenceStore, RoomSummary, Target,
+} from '../core/types.js';
+
+/** A node is dead when it missed this many heartbeats. */
+export const DEAD_AFTER_BEATS = 3;
+/** Node keys outlive the liveness window by this many beats, so a reaper can still read them. */
+const KEY_TTL_BEATS = 6;
+/** User-level room memberships are forgotten after this long without a change. */
+export const USER_ROOMS_TTL_MS = 30 * 86_400_000;
+
+export interface RedisPresenceOptions {
+  prefix: string;
+  nodeId: string;
+  heartbeatMs: number;
+  startedAt: number;
+  errors: RedisErrors;
+  logger: RedisLogger;
+  /** Called for each (room, user) whose last connection died with another process (presence-leave). */
+  onGhostLeft?: (room: string, userId: string) => Promise<void>;
+}
+
+type Script = (...args: (string | number)[]) => Promise<unknown>;
+
+/**
+ * Hub-wide presence in Redis. Each process mirrors its own connections under per-node keys and
+ * moves its deadline in a registry every heartbeat; readers sum over live nodes only, so a
+ * process that dies (even by SIGKILL) drops out of every answer within three heartbeats, and
+ * the first heartbeat of a survivor after that reaps its keys and announces presence-leave.
+ * Each change is one Lua script, so first/last-connection answers are exact hub-wide. When a
+ * change could not be written (an outage) or the node's keys vanished (a Redis restart), the
+ * next heartbeat rewrites this node's whole state from the local ConnectionManager.
+ */
+export class RedisPresence implements PresenceStore {
+  readonly distributed = true;
+  private readonly ttlMs: number;
+  private readonly windowMs: number;
+  private timer: NodeJS.Timeout | undefined;
+  private beating: Promise<void> | undefined;
+  /** Writes that failed since the last successful resync (a resync is due while this moves). */
+  private failures = 1;
+  private syncedAt = 0;
+  private closed_ = false;
+  private readonly scripts: Record<string, Script>;
+
+  constructor(private readonly redis: Redis, private readonly manager: ConnectionManager, private readonly opts: RedisPresenceOptions) {
+    this.ttlMs = opts.heartbeatMs * KEY_TTL_BEATS;
+    this.windowMs = opts.heartbeatMs * DEAD_AFTER_BEATS;
+    const defs = {
+      opened: OPENED_LUA, closed: CLOSED_LUA, membership: MEMBERSHIP_LUA, read: READ_LUA,
+      heartbeat: HEARTBEAT_LUA, reap: REAP_LUA, resync: RESYNC_LUA, leave: LEAVE_LUA,
+    };
+    this.scripts = {};
+    for (const [name, lua] of Object.entries(defs)) {
+      const cmd = `roomcastPresence_${name}`;
+      redis.defineCommand(cmd, { numberOfKeys: 0, lua });
+      this.scripts[name] = (...args) => (redis as unknown as Record<string, Script>)[cmd]!(...args);
+    }
+    // After a reconnection, whatever failed meanwhile is rewritten at once rather than at the next beat.
+    redis.on('ready', () => {
+      if (this.timer === undefined || this.closed_) return;
+      this.failures++;
+      void this.beat();
+    });
+  }
+
+  private run<T>(op: string, script: string, args: (string | number)[], context: object = {}): Promise<T> {
+    const fn = this.scripts[script] as Script;
+    return this.opts.errors.guard(op, fn(this.opts.prefix, this.opts.nodeId, this.ttlMs, ...args) as Promise<T>, context);
+  }
+
+  /** A change to this node's state; a failure leaves a resync due. */
+  private async write<T>(op: string, script: string, args: (string | number)[], context: object): Promise<T> {
+    try {
+      return await this.run<T>(op, script, args, context);
+    } catch (err) {
+      this.failures++;
+      throw err;
+    }
+  }
+
+  /** Registers this node (rewriting any state a previous run with the same id left) and starts beating. */
+  async start(): Promise<void> {
+    await this.beat();
+    this.timer = setInterval(() => void this.beat(), this.opts.heartbeatMs);
+    this.timer.unref();
+  }
+
+  /** One heartbeat; never throws (failures are counted and logged, and leave a resync due). */
+  beat(): Promise<void> {
+    this.beating ??= this.beatOnce().finally(() => {
+      this.beating = undefined;
+    });
+    return this.beating;
+  }
+
+  private async beatOnce(): Promise<void> {
+    if (this.closed_) return;
+    try {
+      if (this.failures !== this.syncedAt) await this.resync();
+      const c = this.manager.counters;
+      const [existed, ...dead] = await this.run<[number, ...string[]]>('heartbeat', 'heartbeat', [
+        this.windowMs, 'startedAt', this.opts.startedAt, 'published', c.published, 'delivered', c.delivered,
+        'evicted', c.evicted, 'replayed', c.replayed,
+      ]);
+      if (existed === 0) {
+        // Our keys vanished (Redis restarted, or we stalled past the TTL and were reaped): rewrite them.
+        this.opts.logger.warn({ nodeId: this.opts.nodeId }, 'presence state of this node was missing in Redis; rewriting it');
+        this.failures++;
+        await this.resync();
+      }
+      for (const node of dead) await this.reap(node);
+    } catch {
+      // recorded by guard(); the next beat tries again
+    }
+  }
+
+  private async resync(): Promise<void> {
+    const gen = this.failures;
+    const snap: string[][] = [];
+    // Snapshot and send in one synchronous step, so changes sent later apply on top of it in order.
+    for (const userId of this.manager.users()) {
+      for (const conn of this.manager.ofUser(userId)) snap.push([conn.id, conn.userId, ...conn.rooms]);
+    }
+    await this.run('resync', 'resync', [JSON.stringify(snap)], { connections: snap.length });
+    this.syncedAt = gen;
+  }
+
+  private async reap(node: string): Promise<void> {
+    const gone = await this.run<string[]>('reap', 'reap', [node], { deadNode: node });
+    if (gone.length === 0) return;
+    this.opts.logger.warn({ deadNode: node, presenceLeaves: gone.length / 2 }, 'reaped the state of a dead process');
+    for (let i = 0; i + 1 < gone.length; i += 2) {
+      try {
+        await this.opts.onGhostLeft?.(gone[i] as string, gone[i + 1] as string);
+      } catch (err) {
+        this.opts.errors.record('ghost-presence-leave', err, { deadNode: node });
+      }
+    }
+  }
+
+  // ---- changes (each sent synchronously after the manager changed, so they apply in order) ----
+
+  opened(conn: ConnectionInfo): Promise<string[]> {
+    return this.write('presence-opened', 'opened', [conn.id, conn.userId, ...conn.rooms], { connectionId: conn.id });
+  }
+
+  closed(conn: ConnectionInfo): Promise<string[]> {
+    return this.write('presence-closed', 'closed', [conn.id], { connectionId: conn.id });
+  }
+
+  async joined(conn: ConnectionInfo, room: string): Promise<boolean> {
+    return (await this.write<number>('presence-joined', 'membership', [conn.id, room, '1'], { connectionId: conn.id, room })) === 1;
+  }
+
+  async left(conn: ConnectionInfo, room: string): Promise<boolean> {
+    return (await this.write<number>('presence-left', 'membership', [conn.id, room, '0'], { connectionId: conn.id, room })) === 1;
+  }
+
+  // ---- user-level rooms ----
+
+  private userRoomsKey(userId: string): string {
+    return `${this.opts.prefix}ur:${userId}`;
+  }
+
+  async userRooms(userId: string): Promise<string[]> {
+    return this.opts.errors.guard('user-rooms', this.redis.smembers(this.userRoomsKey(userId)), { userId });
+  }
+
+  async addUserRoom(userId: string, room: string): Promise<void> {
+    const key = this.userRoomsKey(userId);
+    await this.opts.errors.guard('user-rooms-add', this.redis.multi().sadd(key, room).pexpire(key, USER_ROOMS_TTL_MS).exec(), { userId, room });
+  }
+
+  async removeUserRoom(userId: string, room: string): Promise<void> {
+    await this.opts.errors.guard('user-rooms-remove', this.redis.srem(this.userRoomsKey(userId), room), { userId, room });
+  }
+
+  // ---- hub-wide reads ----
+
+  private read<T>(op: string, ...args: string[]): Promise<T> {
+    return this.run<T>(`presence-${op}`, 'read', [op, ...args], { args });
+  }
+
+  async userConnections(userId: string): Promise<number> {
+    return this.read<number>('user-conns', userId);
+  }
+
+  async connectionOwner(connectionId: string): Promise<string | null> {
+    const local = this.manager.get(connectionId);
+    if (local !== undefined) return local.userId;
+    return this.read<string | null>('owner', connectionId);
+  }
+
+  async userInRoom(userId: string, room: string): Promise<boolean> {
+    return (await this.read<number>('in-room', userId, room)) === 1;
+  }
+
+  async rooms(): Promise<RoomSummary[]> {
+    const flat = await this.read<(string | number)[]>('rooms');
+    const out: RoomSummary[] = [];
+    for (let i = 0; i + 2 < flat.length; i += 3) {
+      out.push({ roomId: String(flat[i]), connections: Number(flat[i + 1]), users: Number(flat[i + 2]) });
+    }
+    return out;
+  }
+
+  async members(room: string): Promise<Map<string, number>> {
+    const flat = await this.read<(string | number)[]>('members', room);
+    const out = new Map<string, number>();
+    for (let i = 0; i + 1 < flat.length; i += 2) out.set(String(flat[i]), Number(flat[i + 1]));
+    return out;
+  }
+
+  async nodes(): Promise<NodeSummary[]> {
+    const flat = await this.read<unknown[]>('nodes');
+    const now = Date.now();
+    const out: NodeSummary[] = [];
+    for (let i = 0; i + 2 < flat.length; i += 3) {
+      const nodeId = String(flat[i]);
+      const info = new Map<string, string>();
+      const pairs = flat[i + 2] as string[];
+      for (let j = 0; j + 1 < pairs.length; j += 2) info.set(pairs[j] as string, pairs[j + 1] as string);
+      if (nodeId === this.opts.nodeId) {
+        // This node's own figures are read live rather than from its last beat.
+        out.push({
+          nodeId, connections: this.manager.size, uptimeSec: Math.floor((now - this.opts.startedAt) / 1000),
+          counters: { ...this.manager.counters },
+        });
+        continue;
+      }
+      const num = (k: string): number => Number(info.get(k) ?? 0) || 0;
+      const counters: DeliveryCounters = {
+        published: num('published'), delivered: num('delivered'), evicted: num('evicted'), replayed: num('replayed'),
+      };
+      const startedAt = num('startedAt') || now;
+      out.push({ nodeId, connections: Number(flat[i + 1]), uptimeSec: Math.max(0, Math.floor((now - startedAt) / 1000)), counters });
+    }
+    return out.sort((a, b) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0));
+  }
+
+  async activeUsers(): Promise<number> {
+    return this.read<number>('active-users');
+  }
+
+  async targetCount(target: Target): Promise<number> {
+    if (target.connectionId !== null) return (await this.connectionOwner(target.connectionId)) === null ? 0 : 1;
+    if (target.userId !== null) return this.userConnections(target.userId);
+    if (target.room !== null) return this.read<number>('count-room', target.room);
+    return this.read<number>('count-all');
+  }
+
+  /** Stops beating without leaving, as a crash would (tests); the node then dies in three beats. */
+  halt(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.closed_ = true;
+  }
+
+  /** Stops beating and removes this node's state (graceful shutdown). */
+  async close(): Promise<void> {
+    if (this.closed_) return;
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.beating;
+    this.closed_ = true;
+    try {
+      await this.run('presence-leave-hub', 'leave', []);
+    } catch {
+      // recorded; the keys expire and readers ignore this node after its deadline anyway
+    }
+  }
+}

@@ -1,0 +1,72 @@
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import { RedisStore, type RedisReply } from 'rate-limit-redis';
+import type { Backend } from './backend.js';
+import { RedisBroker } from './broker/redis-broker.js';
+import { RedisErrors, closeRedis, connectRedis, createRedisClient } from './broker/redis-util.js';
+import type { Config } from './config.js';
+import type { ConnectionManager } from './core/connection-manager.js';
+import { RedisIdempotency } from './presence/redis-idempotency.js';
+import { RedisLease } from './presence/redis-lease.js';
+import { RedisPresence } from './presence/redis-presence.js';
+
+/** How long start-up waits for Redis before giving up (the process then exits and is restarted). */
+export const REDIS_STARTUP_TIMEOUT_MS = 10_000;
+
+/** A Backend with the Redis error counter exposed (for metrics). */
+export interface RedisBackend extends Backend {
+  redisErrors: RedisErrors;
+}
+
+/**
+ * Cluster mode: every process on one Redis is a node of one hub. Two clients per process — one
+ * for commands and scripts, one in subscriber mode for the bus — both failing fast while Redis is
+ * unreachable and reconnecting by themselves; the subscription and this node's presence state
+ * are restored automatically when Redis returns.
+ */
+export async function redisBackend(config: Config, manager: ConnectionManager, startedAt: number, logger: Logger): Promise<RedisBackend> {
+  const url = config.redisUrl;
+  if (url === undefined) throw new Error('redisBackend needs REDIS_URL');
+  const log = logger.child({ component: 'redis' });
+  const errors = new RedisErrors(log);
+  const prefix = config.redisPrefix;
+  const cmd = createRedisClient(url, `roomcast:${config.nodeId}:cmd`, errors, log);
+  const sub = createRedisClient(url, `roomcast:${config.nodeId}:sub`, errors, log, { autoResubscribe: false });
+  try {
+    await Promise.all([connectRedis(cmd, REDIS_STARTUP_TIMEOUT_MS), connectRedis(sub, REDIS_STARTUP_TIMEOUT_MS)]);
+  } catch (err) {
+    cmd.disconnect(false);
+    sub.disconnect(false);
+    log.fatal({ err }, 'cannot reach Redis at start-up');
+    throw new Error(`cannot reach Redis (REDIS_URL): ${(err as Error).message}`);
+  }
+
+  const broker = new RedisBroker(cmd, sub, { prefix, historySize: config.historySize, errors, logger: log });
+  const presence = new RedisPresence(cmd, manager, {
+    prefix, nodeId: config.nodeId, heartbeatMs: config.heartbeatMs, startedAt, errors, logger: log,
+    onGhostLeft: (room, userId) => broker.publishControl({
+      kind: 'room-signal', room, type: 'presence-leave', data: { roomId: room, userId },
+    }),
+  });
+  await presence.start();
+  const idempotency = new RedisIdempotency(cmd, prefix, errors);
+  // The holder is this run of the process, not just its node id: a restart must not inherit the lease.
+  const lease = new RedisLease(cmd, `${prefix}lease:feeds`, `${config.nodeId}#${randomBytes(6).toString('hex')}`, errors, log);
+
+  const sendCommand = async (...args: string[]): Promise<RedisReply> => {
+    const [command, ...rest] = args;
+    return errors.guard('rate-limit', cmd.call(command as string, rest) as Promise<RedisReply>, { command });
+  };
+
+  let closing: Promise<void> | undefined;
+  return {
+    broker, presence, idempotency, lease, redisErrors: errors,
+    rateLimitStore: (name) => new RedisStore({ sendCommand, prefix: `${prefix}rl:${name}:` }),
+    close: () => (closing ??= (async () => {
+      await lease.stop();
+      await presence.close();
+      await Promise.all([broker.close(), idempotency.close()]);
+      await Promise.all([closeRedis(sub), closeRedis(cmd)]);
+    })()),
+  };
+}

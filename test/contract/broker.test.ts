@@ -1,0 +1,132 @@
+// One contract for every Broker: memory (one process) and Redis (many), run against both.
+import { afterAll, describe, expect, it } from 'vitest';
+import { encodeEvent } from '../../src/core/sse.js';
+import type { Broker, BrokerListener, ControlMessage, EventDraft, HubEvent } from '../../src/core/types.js';
+import { RedisFixture, brokerFactories, newPrefix, waitFor } from './harness.js';
+
+const fx = new RedisFixture();
+afterAll(() => fx.cleanup());
+
+type Seen = { kind: 'event'; ev: HubEvent; frame: Buffer } | { kind: 'control'; msg: ControlMessage };
+
+function recorder(): BrokerListener & { seen: Seen[]; ids(): string[] } {
+  const seen: Seen[] = [];
+  return {
+    seen,
+    onEvent: (ev, frame) => seen.push({ kind: 'event', ev, frame: frame ?? encodeEvent(ev, ev.dataJson) }),
+    onControl: (msg) => seen.push({ kind: 'control', msg }),
+    ids: () => seen.flatMap((s) => (s.kind === 'event' ? [s.ev.id] : [])),
+  };
+}
+
+function draft(over: Partial<EventDraft> = {}): EventDraft {
+  return {
+    type: 'test', data: { n: 1 }, room: null, userId: null, connectionId: null, filters: null,
+    sender: 'tester', ownerUserId: null, ...over,
+  };
+}
+
+describe.each(brokerFactories(fx))('Broker contract: $name', (factory) => {
+  async function subscribed(capacity = 100): Promise<{ broker: Broker; rec: ReturnType<typeof recorder> }> {
+    const broker = await factory.make(capacity);
+    const rec = recorder();
+    await broker.subscribe(rec);
+    return { broker, rec };
+  }
+
+  it('assigns 16-digit ids that increase strictly and delivers each event once, in order', async () => {
+    const { broker, rec } = await subscribed();
+    const ids: string[] = [];
+    for (let i = 0; i < 50; i++) ids.push((await broker.publish(draft({ data: i }))).id);
+    for (const id of ids) expect(id).toMatch(/^\d{16}$/);
+    for (let i = 1; i < ids.length; i++) expect(ids[i]! > ids[i - 1]!).toBe(true);
+    // ids are microsecond-scaled wall clock
+    expect(Math.abs(Number(ids[0]) / 1000 - Date.now())).toBeLessThan(60_000);
+    await waitFor(() => rec.ids().length >= 50, 5000, 'deliveries');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(rec.ids()).toEqual(ids);
+    await broker.close();
+  });
+
+  it('keeps every field and delivers the contract frame', async () => {
+    const { broker, rec } = await subscribed();
+    const d = draft({
+      type: 'chat.msg', data: { text: 'héllo "x"\n', list: [1, null] }, room: 'lobby', filters: { tier: 'gold' },
+      sender: 'svc', dataJson: JSON.stringify({ text: 'héllo "x"\n', list: [1, null] }),
+    });
+    const ev = await broker.publish(d);
+    const c = await broker.publish(draft({ connectionId: 'conn1', ownerUserId: 'bob', data: null }));
+    await waitFor(() => rec.seen.length >= 2, 5000, 'deliveries');
+    const got = rec.seen[0] as Extract<Seen, { kind: 'event' }>;
+    expect(got.ev.id).toBe(ev.id);
+    expect(got.ev).toMatchObject({ type: 'chat.msg', room: 'lobby', userId: null, connectionId: null, filters: { tier: 'gold' }, sender: 'svc' });
+    expect(got.ev.data).toEqual({ text: 'héllo "x"\n', list: [1, null] });
+    expect(got.ev.timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(got.frame.equals(encodeEvent(got.ev))).toBe(true);
+    expect(got.frame.toString()).toContain(`id: ${ev.id}\nevent: chat.msg\ndata: {"id":"${ev.id}"`);
+    const gotC = rec.seen[1] as Extract<Seen, { kind: 'event' }>;
+    expect(gotC.ev).toMatchObject({ id: c.id, connectionId: 'conn1', ownerUserId: 'bob', data: null });
+    const [fromHistory] = (await broker.historyAfter(null, 1)).events;
+    expect(fromHistory).toMatchObject({ id: ev.id, type: 'chat.msg', room: 'lobby', filters: { tier: 'gold' }, sender: 'svc', timestamp: ev.timestamp });
+    expect(fromHistory!.data).toEqual(d.data);
+    expect(encodeEvent(fromHistory!, fromHistory!.dataJson).equals(got.frame)).toBe(true);
+    await broker.close();
+  });
+
+  it('orders control messages with events', async () => {
+    const { broker, rec } = await subscribed();
+    const a = await broker.publish(draft());
+    await broker.publishControl({ kind: 'join', room: 'r', userId: 'u', connectionId: null });
+    const b = await broker.publish(draft());
+    await broker.publishControl({ kind: 'room-signal', room: 'r', type: 'presence-join', data: { roomId: 'r', userId: 'u' } });
+    await waitFor(() => rec.seen.length >= 4, 5000, 'messages');
+    expect(rec.seen.map((s) => (s.kind === 'event' ? s.ev.id : s.msg.kind))).toEqual([a.id, 'join', b.id, 'room-signal']);
+    await broker.close();
+  });
+
+  it('keeps exactly the newest `capacity` events and answers history queries', async () => {
+    const { broker } = await subscribed(5);
+    expect(await broker.historyInfo()).toEqual({ size: 0, oldestId: null, newestId: null });
+    expect(await broker.historyAfter(null, 10)).toEqual({ events: [], more: false });
+    const ids: string[] = [];
+    for (let i = 0; i < 8; i++) ids.push((await broker.publish(draft({ data: i }))).id);
+    expect(await broker.historyInfo()).toEqual({ size: 5, oldestId: ids[3], newestId: ids[7] });
+    const all = await broker.historyAfter(null, 100);
+    expect(all.more).toBe(false);
+    expect(all.events.map((e) => e.id)).toEqual(ids.slice(3));
+    expect(all.events.map((e) => e.data)).toEqual([3, 4, 5, 6, 7]);
+    const page = await broker.historyAfter(ids[3]!, 2);
+    expect(page.events.map((e) => e.id)).toEqual([ids[4], ids[5]]);
+    expect(page.more).toBe(true);
+    expect((await broker.historyAfter(ids[7]!, 10)).events).toEqual([]);
+    // an id between kept ids, or older than the oldest: events after it
+    expect((await broker.historyAfter('0000000000000001', 2)).events.map((e) => e.id)).toEqual([ids[3], ids[4]]);
+    expect(await broker.historyHas(ids[5]!)).toBe(true);
+    expect(await broker.historyHas(ids[2]!)).toBe(false);
+    expect(await broker.historyHas('0000000000000001')).toBe(false);
+    expect(await broker.historyHas('nonsense')).toBe(false);
+    expect(broker.isHealthy()).toBe(true);
+    await broker.close();
+  });
+
+  it.runIf(factory.distributed)('shares history, ids and one delivery order between processes', async () => {
+    const prefix = newPrefix('broker-shared');
+    const a = await factory.make(1000, prefix);
+    const b = await factory.make(1000, prefix);
+    const ra = recorder();
+    const rb = recorder();
+    await a.subscribe(ra);
+    await b.subscribe(rb);
+    const published = await Promise.all(Array.from({ length: 100 }, (_, i) => (i % 2 === 0 ? a : b).publish(draft({ data: i }))));
+    const sorted = published.map((e) => e.id).sort();
+    expect(new Set(sorted).size).toBe(100);
+    await waitFor(() => ra.ids().length >= 100 && rb.ids().length >= 100, 5000, 'deliveries on both');
+    await new Promise((r) => setTimeout(r, 50));
+    // each process gets every event exactly once (its own too), in id order — the same order on both
+    expect(ra.ids()).toEqual(sorted);
+    expect(rb.ids()).toEqual(sorted);
+    expect((await b.historyAfter(null, 1000)).events.map((e) => e.id)).toEqual(sorted);
+    await a.close();
+    await b.close();
+  });
+});

@@ -1,0 +1,198 @@
+// Builds the memory and Redis implementations of Broker, PresenceStore and IdempotencyStore for
+// the shared contract suites. Each Redis instance gets its own key prefix, deleted in cleanup().
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { MemoryBroker } from '../../src/broker/memory-broker.js';
+import { RedisBroker } from '../../src/broker/redis-broker.js';
+import { RedisErrors, closeRedis, connectRedis, createRedisClient } from '../../src/broker/redis-util.js';
+import { Connection, type SseSink } from '../../src/core/connection.js';
+import { ConnectionManager } from '../../src/core/connection-manager.js';
+import type { Broker, IdempotencyStore, PresenceStore } from '../../src/core/types.js';
+import { MemoryIdempotency } from '../../src/presence/memory-idempotency.js';
+import { MemoryPresence } from '../../src/presence/memory-presence.js';
+import { RedisIdempotency } from '../../src/presence/redis-idempotency.js';
+import { RedisPresence } from '../../src/presence/redis-presence.js';
+
+export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export const silentLogger = { debug() {}, info() {}, warn() {}, error() {}, fatal() {} };
+
+export function newPrefix(tag: string): string {
+  return `test-${tag}-${randomBytes(4).toString('hex')}:`;
+}
+
+/** A sink that records what was written. */
+export class FakeSink implements SseSink {
+  readonly chunks: Buffer[] = [];
+  closed = false;
+  writableLength = 0;
+  write(chunk: Buffer): boolean {
+    this.chunks.push(chunk);
+    return true;
+  }
+  end(): void {
+    this.closed = true;
+  }
+  destroy(): void {
+    this.closed = true;
+  }
+  drained(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+let seq = 0;
+export function fakeConnection(userId: string, rooms: string[] = [], id = `c${++seq}-${randomBytes(3).toString('hex')}`): Connection {
+  const conn = new Connection(id, userId, 'user', {}, Math.floor(Date.now() / 1000) + 3600, new FakeSink(), Date.now(), 1 << 20);
+  for (const r of rooms) conn.rooms.add(r);
+  return conn;
+}
+
+/** Polls until `check` holds (bounded). */
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Redis clients and prefixes made by one suite, all released by cleanup(). */
+export class RedisFixture {
+  readonly clients: Redis[] = [];
+  readonly prefixes = new Set<string>();
+  readonly errors = new RedisErrors(silentLogger);
+
+  async client(name = 'test'): Promise<Redis> {
+    const c = createRedisClient(REDIS_URL, name, this.errors, silentLogger);
+    this.clients.push(c);
+    await connectRedis(c, 5000);
+    return c;
+  }
+
+  async cleanup(): Promise<void> {
+    const admin = await this.client('cleanup');
+    for (const prefix of this.prefixes) await deletePrefix(admin, prefix);
+    await Promise.all(this.clients.map((c) => closeRedis(c)));
+    this.clients.length = 0;
+  }
+}
+
+export async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
+}
+
+export interface BrokerFactory {
+  name: string;
+  /** A broker; with `shared`, another broker on the same store (Redis only). */
+  make(capacity: number, shared?: string): Promise<Broker>;
+  distributed: boolean;
+}
+
+export function brokerFactories(fx: RedisFixture): BrokerFactory[] {
+  return [
+    { name: 'memory', distributed: false, make: async (capacity) => new MemoryBroker(capacity) },
+    {
+      name: 'redis', distributed: true,
+      make: async (capacity, shared) => {
+        const prefix = shared ?? newPrefix('broker');
+        fx.prefixes.add(prefix);
+        const cmd = await fx.client('cmd');
+        const sub = await fx.client('sub');
+        return new RedisBroker(cmd, sub, { prefix, historySize: capacity, errors: fx.errors, logger: silentLogger });
+      },
+    },
+  ];
+}
+
+export interface PresenceNode {
+  manager: ConnectionManager;
+  presence: PresenceStore;
+  nodeId: string;
+  open(conn: Connection): Promise<string[]>;
+  close(conn: Connection): Promise<string[]>;
+  join(conn: Connection, room: string): Promise<boolean>;
+  leave(conn: Connection, room: string): Promise<boolean>;
+}
+
+export interface PresenceFactory {
+  name: string;
+  distributed: boolean;
+  make(opts?: { shared?: string; nodeId?: string; heartbeatMs?: number; onGhostLeft?: (room: string, userId: string) => Promise<void> }): Promise<PresenceNode>;
+}
+
+function node(manager: ConnectionManager, presence: PresenceStore, nodeId: string): PresenceNode {
+  // As the Hub does: the manager changes first, then presence records it.
+  return {
+    manager, presence, nodeId,
+    open: (conn) => {
+      manager.add(conn);
+      return presence.opened(conn);
+    },
+    close: (conn) => {
+      manager.remove(conn);
+      return presence.closed(conn);
+    },
+    join: (conn, room) => {
+      manager.join(conn, room);
+      return presence.joined(conn, room);
+    },
+    leave: (conn, room) => {
+      manager.leave(conn, room);
+      return presence.left(conn, room);
+    },
+  };
+}
+
+export function presenceFactories(fx: RedisFixture): PresenceFactory[] {
+  return [
+    {
+      name: 'memory', distributed: false,
+      make: async (opts = {}) => {
+        const manager = new ConnectionManager();
+        const nodeId = opts.nodeId ?? 'mem';
+        return node(manager, new MemoryPresence(manager, nodeId, Date.now()), nodeId);
+      },
+    },
+    {
+      name: 'redis', distributed: true,
+      make: async (opts = {}) => {
+        const prefix = opts.shared ?? newPrefix('presence');
+        fx.prefixes.add(prefix);
+        const manager = new ConnectionManager();
+        const nodeId = opts.nodeId ?? `n-${randomBytes(3).toString('hex')}`;
+        const presence = new RedisPresence(await fx.client('presence'), manager, {
+          prefix, nodeId, heartbeatMs: opts.heartbeatMs ?? 1000, startedAt: Date.now(), errors: fx.errors, logger: silentLogger,
+          ...(opts.onGhostLeft ? { onGhostLeft: opts.onGhostLeft } : {}),
+        });
+        await presence.start();
+        return node(manager, presence, nodeId);
+      },
+    },
+  ];
+}
+
+export interface IdempotencyFactory {
+  name: string;
+  distributed: boolean;
+  make(shared?: string): Promise<IdempotencyStore>;
+}
+
+export function idempotencyFactories(fx: RedisFixture): IdempotencyFactory[] {
+  return [
+    { name: 'memory', distributed: false, make: async () => new MemoryIdempotency() },
+    {
+      name: 'redis', distributed: true,
+      make: async (shared) => {
+        const prefix = shared ?? newPrefix('idem');
+        fx.prefixes.add(prefix);
+        return new RedisIdempotency(await fx.client('idem'), prefix, fx.errors);
+      },
+    },
+  ];
+}
