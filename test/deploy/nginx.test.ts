@@ -102,7 +102,7 @@ describe('nginx with deploy/nginx/nginx.conf in front of three hubs on Redis', (
     const services = Object.entries(compose.services).filter(([, s]) => s.image?.startsWith('roomcast')) as [string, ComposeService][];
     expect(services.map(([n]) => n).sort()).toEqual(['hub', 'hub-2', 'hub-3']);
     for (const [name, svc] of services) {
-      const env = {
+      const env: Record<string, string> = {
         ...environmentOf(svc),
         // what cannot be the same here as in compose: the address of Redis, a private key
         // prefix, a port each, and short intervals so the test is quick
@@ -128,10 +128,11 @@ describe('nginx with deploy/nginx/nginx.conf in front of three hubs on Redis', (
     const confPath = join(dir, 'nginx.conf');
     writeFileSync(confPath, conf);
     const args = ['-p', `${dir}/`, '-c', confPath, '-e', 'stderr', '-g', `daemon off; pid ${join(dir, 'nginx.pid')};`];
-    const check = startChild(NGINX, ['-t', ...args.slice(0, -2), '-g', `pid ${join(dir, 'nginx.pid')};`], process.env, dir);
+    const check = startChild(NGINX, ['-t', ...args.slice(0, -2), '-g', `pid ${join(dir, 'nginx.pid')};`], process.env, dir, join(dir, 'nginx-t.stdout'));
     const checked = await check.exited;
     expect(checked.code, check.stderr()).toBe(0);
-    nginx = startChild(NGINX, args, process.env, dir);
+    // stdout to a file: nginx opens /dev/stdout for its access log, which fails on a pipe's socket.
+    nginx = startChild(NGINX, args, process.env, dir, join(dir, 'nginx.stdout'));
     await waitFor('nginx', async () => {
       if (nginx.proc.exitCode !== null) throw new Error(`nginx exited: ${nginx.stderr()}`);
       return (await fetch(`${nginxUrl}/nginx-health`)).ok ? true : undefined;
