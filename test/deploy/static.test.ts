@@ -378,3 +378,34 @@ describe('files the compose setup refers to exist', () => {
     expect(statSync(join(ROOT, 'deploy/docker/healthcheck.mjs')).isFile()).toBe(true);
   });
 });
+
+describe('docs/api.md', () => {
+  const api = readRepoFile('docs/api.md');
+  // Every endpoint of the contract, each with a section that shows a curl call.
+  const ENDPOINTS = [
+    'POST /auth/login', 'POST /auth/refresh', 'POST /auth/logout', 'GET /events', 'GET /events/history',
+    'POST /broadcast', 'POST /broadcast/room/:roomId', 'POST /broadcast/user/:userId', 'POST /broadcast/batch',
+    'POST /rooms/:roomId/join', 'POST /rooms/:roomId/leave', 'GET /rooms', 'GET /rooms/:roomId/members',
+    'POST /rooms/:roomId/messages', 'GET /health', 'GET /ready', 'GET /stats', 'GET /metrics',
+  ];
+  const sections = api.split(/\n(?=#{2,3} )/);
+
+  it('documents every endpoint with a curl example', () => {
+    for (const ep of ENDPOINTS) {
+      const section = sections.find((s) => s.split('\n')[0]!.includes(`\`${ep}\``));
+      expect(section, `a heading names \`${ep}\``).toBeDefined();
+      const path = ep.split(' ')[1]!.replace(/:[A-Za-z]+/g, '[^\\s"?]+');
+      const method = ep.split(' ')[0]!;
+      const curl = new RegExp(`curl [^\\n]*${method === 'GET' ? '' : `-X ${method} `}[^\\n]*\\$HUB${path}(?=[\\s"?])`);
+      expect(curl.test(section!), `a curl example for ${ep}`).toBe(true);
+    }
+  });
+
+  it('lists every error code the hub answers, with its status', async () => {
+    const { ERROR_STATUS } = await import('../../src/core/errors.js');
+    for (const [code, status] of Object.entries(ERROR_STATUS)) {
+      if (code === 'internal') continue; // 500: a bug, not part of the contract
+      expect(api, code).toMatch(new RegExp(`\\| ${status} \\| \`${code}\` \\|`));
+    }
+  });
+});
