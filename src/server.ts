@@ -84,8 +84,10 @@ export async function startHub(config: Config, opts: { logger?: Logger } = {}): 
     logger.info({ reason }, 'shutting down');
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     feeds?.stop();
+    // Readiness drops and new publishes are refused from this moment on.
+    const hubDone = hub.shutdown(reason);
     await backend.lease.stop();
-    await hub.shutdown(reason);
+    await hubDone;
     server.closeIdleConnections();
     // Requests in flight finish; whatever is still open at the deadline is cut.
     const deadline = new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, config.shutdownTimeoutMs - 500)).unref());

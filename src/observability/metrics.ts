@@ -13,7 +13,7 @@ export class Metrics implements HubObserver {
 
   constructor(manager: ConnectionManager, nodeId: string) {
     this.registry.setDefaultLabels({ node: nodeId });
-    collectDefaultMetrics({ register: this.registry, prefix: 'roomcast_process_' });
+    collectDefaultMetrics({ register: this.registry, prefix: 'roomcast_' });
     new Gauge({
       name: 'roomcast_connections', help: 'Open event streams on this process', registers: [this.registry],
       collect() { this.set(manager.size); },

@@ -1,5 +1,5 @@
-// Multi-process harness: real hub processes (`node dist/main.js`) on one Redis, each suite with its
 /* eslint-disable @typescript-eslint/no-explicit-any -- JSON answers and SSE payloads are read loosely in tests */
+// Multi-process harness: real hub processes (`node dist/main.js`) on one Redis, each suite with its
 // own key prefix (deleted afterwards), SSE streams read from raw HTTP responses, private
 // redis-servers for outages. Every child is tracked and killed in stopAll().
 import { spawn, type ChildProcess } from 'node:child_process';

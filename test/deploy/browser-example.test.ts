@@ -1,0 +1,82 @@
+// examples/browser-subscriber.html in headless Chromium: served from its own
+// origin (as the page says: a static server on another port), it logs in
+// cross-origin, opens an EventSource with ?access_token= and shows an event
+// published to its room. Needs Debian's chromium (CHROMIUM_PATH) and `npm run build`.
+import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { extname, join, normalize } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT } from './deployfiles.js';
+import { freePort, login, postJson, startHub, waitFor, type Hub } from './processes.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8' };
+
+describe('examples/browser-subscriber.html in Chromium', () => {
+  let dir: string;
+  let hub: Hub;
+  let server: Server;
+  let pageOrigin: string;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'roomcast-browser-example-'));
+    const port = await freePort();
+    pageOrigin = `http://127.0.0.1:${port}`;
+    // A static server for examples/, as a user would run one.
+    server = createServer((req, res) => {
+      const rel = normalize(decodeURIComponent(new URL(req.url ?? '/', pageOrigin).pathname)).replace(/^(\.\.[/\\])+/, '');
+      try {
+        const body = readFileSync(join(ROOT, 'examples', rel));
+        res.writeHead(200, { 'Content-Type': TYPES[extname(rel)] ?? 'application/octet-stream' }).end(body);
+      } catch {
+        res.writeHead(404).end();
+      }
+    });
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+    hub = await startHub({
+      DEMO: 'true', SIMULATORS: 'none', JWT_SECRET: 'browser-example-secret-0123456789-abcdefghij', CORS_ORIGINS: pageOrigin,
+    }, dir);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await hub?.kill('SIGTERM');
+    await new Promise((r) => server?.close(r));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('logs in, streams with access_token and shows an event published to its room', async () => {
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+
+    await page.goto(`${pageOrigin}/browser-subscriber.html`);
+    await page.fill('#hub', hub.url);
+    await page.fill('#username', 'alice');
+    await page.fill('#password', 'alice');
+    await page.fill('#rooms', 'news');
+    await page.fill('#types', 'headline');
+    await page.click('button[type=submit]');
+    await page.waitForFunction(() => document.getElementById('status')?.textContent === 'connected', null, { timeout: 10_000 });
+    await page.waitForFunction(() => document.getElementById('log')?.textContent?.includes('connected {'), null, { timeout: 10_000 });
+
+    const admin = await login(hub.url, 'admin');
+    const r = await postJson(`${hub.url}/broadcast/room/news`, { type: 'headline', data: { title: 'from the test' } }, admin);
+    expect(r.status).toBe(202);
+    const id = (r.body as { id: string }).id;
+    await waitFor('the event in the page', async () => {
+      const text = await page.textContent('#log');
+      return text?.includes(`#${id} headline [news] {"title":"from the test"}`) ? true : undefined;
+    }, 10_000);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+});

@@ -1,0 +1,172 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mint, spawnHub, startTestHub, TEST_SECRET, type TestHub } from './support/hub.js';
+import { openStream, RawStream } from './support/sse-client.js';
+
+let hub: TestHub;
+beforeAll(async () => {
+  hub = await startTestHub({ CORS_ORIGINS: 'https://app.example.com', NODE_ID: 'ops-node' });
+});
+afterAll(async () => hub.close());
+
+describe('health, readiness, stats, metrics', () => {
+  it('/health answers ok with nodeId and uptime; /ready answers 200', async () => {
+    const h = await hub.call('/health');
+    expect(h.status).toBe(200);
+    expect(await h.json()).toEqual({ status: 'ok', nodeId: 'ops-node', uptimeSec: expect.any(Number) });
+    expect((await hub.call('/ready')).status).toBe(200);
+  });
+
+  it('/stats has the contract shape, for publishers and admins only', async () => {
+    await hub.stream('/events?rooms=s1', hub.token('st-a'));
+    await hub.stream('/events?rooms=s1,s2', hub.token('st-b'));
+    await hub.call('/broadcast', { method: 'POST', token: hub.token('svc', 'publisher'), json: { type: 'x', room: 's1' } });
+    expect((await hub.call('/stats', { token: hub.token('st-a') })).status).toBe(403);
+    const r = await hub.call('/stats', { token: hub.token('boss', 'admin') });
+    expect(r.status).toBe(200);
+    const s = (await r.json()) as Record<string, unknown>;
+    expect(Object.keys(s).sort()).toEqual(['activeUsers', 'events', 'history', 'nodes', 'redis', 'roomStats', 'totalConnections', 'totalRooms']);
+    expect(s).toMatchObject({
+      nodes: [{ nodeId: 'ops-node', connections: 2, uptimeSec: expect.any(Number) }],
+      totalConnections: 2, activeUsers: 2, totalRooms: 4,
+      roomStats: { s1: 2, s2: 1, 'user:st-a': 1, 'user:st-b': 1 },
+      events: { published: 1, delivered: 2, evicted: 0, replayed: 0 },
+      history: { size: 1, oldestId: expect.any(String), newestId: expect.any(String) },
+      redis: 'disabled',
+    });
+  });
+
+  it('/metrics is Prometheus text with connections, events, evictions, latency histogram and process metrics', async () => {
+    const r = await hub.call('/metrics', { headers: { 'accept-encoding': 'gzip' } });
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(r.headers.get('content-encoding')).toBe('gzip');
+    const text = await r.text();
+    for (const name of ['roomcast_connections', 'roomcast_events_published_total', 'roomcast_events_delivered_total',
+      'roomcast_evictions_total', 'roomcast_delivery_latency_seconds_bucket', 'roomcast_process_resident_memory_bytes']) {
+      expect(text).toContain(name);
+    }
+    expect(text).toMatch(/roomcast_events_published_total\{node="ops-node"\} 1/);
+  });
+
+  it('security headers are set; CORS answers only the configured origins', async () => {
+    const ok = await hub.call('/health', { headers: { origin: 'https://app.example.com' } });
+    expect(ok.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
+    expect(ok.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(ok.headers.get('content-security-policy')).toMatch(/script-src 'self'/);
+    const other = await hub.call('/health', { headers: { origin: 'https://evil.example.com' } });
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+    const pre = await hub.call('/broadcast', { method: 'OPTIONS', headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST' } });
+    expect(pre.status).toBe(204);
+  });
+});
+
+describe('the process', () => {
+  it('is not ready once shutdown begins, and refuses new publishes with 503', async () => {
+    const h = await startTestHub();
+    const stopping = h.running.shutdown('test');
+    expect(h.running.hub.ready()).toBe(false);
+    await expect(h.running.hub.publish('svc', { type: 'x', data: null, room: null, userId: null, connectionId: null, filters: null }))
+      .rejects.toMatchObject({ code: 'unavailable', status: 503 });
+    await stopping;
+  });
+
+  it('stops on a bad configuration with one line naming the variable and a non-zero exit', () => {
+    const cases: [Record<string, string>, string][] = [
+      [{}, 'JWT_SECRET'],
+      [{ JWT_SECRET: 'short' }, 'JWT_SECRET'],
+      [{ JWT_SECRET: TEST_SECRET, PORT: 'abc' }, 'PORT'],
+      [{ JWT_SECRET: TEST_SECRET, HISTORY_SIZE: '-1' }, 'HISTORY_SIZE'],
+      [{ JWT_SECRET: TEST_SECRET, SIMULATORS: 'time,weather' }, 'SIMULATORS'],
+      [{ JWT_SECRET: TEST_SECRET, WORKERS: '2' }, 'WORKERS'],
+      [{ JWT_SECRET: TEST_SECRET, REDIS_URL: 'localhost:6379' }, 'REDIS_URL'],
+    ];
+    for (const [env, variable] of cases) {
+      let stderr = '';
+      let status: number | null = 0;
+      try {
+        execFileSync(process.execPath, ['dist/main.js'], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', stdio: 'pipe', timeout: 10_000 });
+      } catch (err) {
+        const e = err as { stderr: string; status: number | null };
+        stderr = e.stderr;
+        status = e.status;
+      }
+      expect(status, variable).not.toBe(0);
+      const lines = stderr.trim().split('\n');
+      expect(lines, stderr).toHaveLength(1);
+      expect(lines[0]).toContain(variable);
+    }
+  });
+
+  it('reads .env at start; variables already set win', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'roomcast-env-'));
+    writeFileSync(join(dir, '.env'), `JWT_SECRET=${TEST_SECRET}\nNODE_ID=from-dotenv\nRETRY_MS=4321\n`);
+    const { spawn } = await import('node:child_process');
+    const { freePort } = await import('./support/hub.js');
+    const port = await freePort();
+    const proc = spawn(process.execPath, [join(process.cwd(), 'dist/main.js')], {
+      cwd: dir, env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1', RETRY_MS: '999', LOG_LEVEL: 'silent' }, stdio: 'ignore',
+    });
+    try {
+      let health: { nodeId?: string } = {};
+      for (let i = 0; i < 100 && health.nodeId === undefined; i++) {
+        try {
+          health = (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as { nodeId: string };
+        } catch {
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      expect(health.nodeId).toBe('from-dotenv');
+      const s = await openStream(`http://127.0.0.1:${port}`, '/events', { authorization: `Bearer ${mint('envy')}` });
+      expect(s).toBeInstanceOf(RawStream);
+      await (s as RawStream).next('connected');
+      expect((s as RawStream).raw.startsWith('retry: 999\n')).toBe(true);
+      (s as RawStream).close();
+    } finally {
+      proc.kill('SIGKILL');
+    }
+  });
+
+  it('never logs tokens, passwords or access_token values', async () => {
+    const child = await spawnHub({ DEMO: 'true', JWT_SECRET: TEST_SECRET, LOG_LEVEL: 'info' });
+    try {
+      const token = mint('logged-user');
+      await fetch(`${child.url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'alice', password: 'alice-password-secret' }) });
+      await fetch(`${child.url}/rooms?access_token=${token}`);
+      await fetch(`${child.url}/rooms`, { headers: { authorization: `Bearer ${token}`, cookie: `roomcast_token=${token}` } });
+      await fetch(`${child.url}/health`);
+      const deadline = Date.now() + 3000;
+      while (!child.stdout().includes('/health') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      const out = child.stdout();
+      expect(out).toContain('access_token=[redacted]');
+      expect(out).not.toContain(token);
+      expect(out).not.toContain(token.split('.')[2]!);
+      expect(out).not.toContain('alice-password-secret');
+    } finally {
+      child.kill();
+    }
+  });
+
+  it('on SIGTERM: ends each stream right after event: shutdown and exits 0 within SHUTDOWN_TIMEOUT_MS', async () => {
+    const child = await spawnHub({ JWT_SECRET: TEST_SECRET, SHUTDOWN_TIMEOUT_MS: '5000', RETRY_MS: '2500' });
+    try {
+      const s = await openStream(child.url, '/events?rooms=r', { authorization: `Bearer ${mint('bye')}` });
+      expect(s).toBeInstanceOf(RawStream);
+      const stream = s as RawStream;
+      await stream.next('connected');
+      const started = Date.now();
+      child.proc.kill('SIGTERM');
+      const shutdown = await stream.next<{ reason: string; retryMs: number }>('shutdown', 5000);
+      expect(shutdown).toEqual({ reason: 'SIGTERM', retryMs: 2500 });
+      await stream.ended(5000);
+      expect(stream.events[stream.events.length - 1]?.event).toBe('shutdown');
+      expect(await child.exited).toBe(0);
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      child.kill();
+    }
+  });
+});
