@@ -58,14 +58,14 @@ export function eventsRouter(hub: Hub, auth: RequestHandler): Router {
     const lastRaw = typeof header === 'string' ? header : queryString(q, 'lastEventId');
     const lastEventId = lastRaw === undefined || lastRaw === '' ? null : lastRaw.slice(0, MAX_LAST_EVENT_ID_CHARS);
 
-    let conn: Connection | undefined;
-    let gone = false;
+    // The client may leave while the stream is being admitted or replayed.
+    const state: { conn?: Connection; gone: boolean } = { gone: false };
     res.once('close', () => {
-      gone = true;
-      if (conn !== undefined) hub.closeStream(conn);
+      state.gone = true;
+      if (state.conn !== undefined) hub.closeStream(state.conn);
     });
-    conn = await hub.openStream(principalOf(res), { rooms, metadata, lastEventId }, () => SocketSink.open(res));
-    if (gone) hub.closeStream(conn);
+    state.conn = await hub.openStream(principalOf(res), { rooms, metadata, lastEventId }, () => SocketSink.open(res));
+    if (state.gone) hub.closeStream(state.conn);
   });
 
   return router;
