@@ -46,6 +46,8 @@ export class RedisPresence implements PresenceStore {
   /** Writes that failed since the last successful resync (a resync is due while this moves). */
   private failures = 1;
   private syncedAt = 0;
+  /** Successful heartbeats so far (the first one finds no info: nothing was lost). */
+  private beats = 0;
   private closed_ = false;
   private readonly scripts: Record<string, Script>;
 
@@ -109,12 +111,13 @@ export class RedisPresence implements PresenceStore {
         this.windowMs, 'startedAt', this.opts.startedAt, 'published', c.published, 'delivered', c.delivered,
         'evicted', c.evicted, 'replayed', c.replayed,
       ]);
-      if (existed === 0) {
+      if (existed === 0 && this.beats > 0) {
         // Our keys vanished (Redis restarted, or we stalled past the TTL and were reaped): rewrite them.
         this.opts.logger.warn({ nodeId: this.opts.nodeId }, 'presence state of this node was missing in Redis; rewriting it');
         this.failures++;
         await this.resync();
       }
+      this.beats++;
       for (const node of dead) await this.reap(node);
     } catch {
       // recorded by guard(); the next beat tries again

@@ -28,15 +28,28 @@ export function token(sub: string, role: 'user' | 'publisher' | 'admin' = 'user'
   return jwt.sign({ sub, role }, SECRET, { algorithm: 'HS256', expiresIn: ttlSec });
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** A free port (below the ephemeral range, so a client connection cannot take it meanwhile). */
+export function freePort(): Promise<number> {
+  return freeConsecutivePorts(1);
+}
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
+}
+
+/** `n` consecutive free ports, below the kernel's ephemeral range (outgoing connections do not take them). */
+export async function freeConsecutivePorts(n: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 10_000);
+    let ok = true;
+    for (let i = 0; i < n && ok; i++) ok = await bindable(base + i);
+    if (ok) return base;
+  }
+  throw new Error(`no ${n} consecutive free ports`);
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,136 @@
+// The built-in feeds run on exactly one process (a lease in Redis) and move when it dies;
+// WORKERS=N forks N nodes sharing one port; the dev cluster command starts N processes.
+import { get } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  MAIN, REDIS_URL, ROOT, SECRET, type HubNode, Stream, api, assertBuilt, deletePrefix, freeConsecutivePorts, freePort, inspect, newPrefix, sleep,
+  startNode, startProc, stopAll, token, waitFor,
+} from './cluster-harness.js';
+
+const prefixes: string[] = [];
+const streams: Stream[] = [];
+const admin = token('ops', 'admin');
+
+function prefix(tag: string): string {
+  const p = newPrefix(tag);
+  prefixes.push(p);
+  return p;
+}
+
+beforeAll(() => assertBuilt());
+afterAll(async () => {
+  for (const s of streams) s.close();
+  await stopAll();
+  for (const p of prefixes) await deletePrefix(p);
+}, 30_000);
+
+/** GET on a fresh TCP connection (so the cluster module may hand it to any worker). */
+function freshGet(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = get(url, { agent: false, headers: { connection: 'close' } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => { body += d; });
+      res.on('end', () => resolve(body));
+    });
+    req.on('error', reject);
+    req.setTimeout(5000, () => req.destroy(new Error('timeout')));
+  });
+}
+
+describe('built-in feeds on a cluster', () => {
+  it('runs them on exactly one process and hands them over within 10 s when it dies', async () => {
+    const p = prefix('feeds');
+    const nodes = await Promise.all(['a', 'b', 'c'].map((id) => startNode({ prefix: p, nodeId: `feed-${id}`, env: { SIMULATORS: 'time' } })));
+    const redis = await inspect();
+    try {
+      const holderOf = async (): Promise<HubNode | undefined> => {
+        const v = await redis.get(`${p}lease:feeds`);
+        return nodes.find((n) => v?.startsWith(`${n.nodeId}#`));
+      };
+      const holder = await waitFor('a lease holder', holderOf, 5000);
+      const watcherNode = nodes.find((n) => n !== holder)!;
+      const s = await Stream.open(watcherNode.url, token('f-user'));
+      streams.push(s);
+      await sleep(3500);
+      const times = s.ofType('time');
+      // one feed: about one `time` per second, not one per process
+      expect(times.length).toBeGreaterThanOrEqual(2);
+      expect(times.length).toBeLessThanOrEqual(5);
+      await holder.kill('SIGKILL');
+      const killedAt = Date.now();
+      const seen = s.ofType('time').length;
+      await waitFor('time events again', () => s.ofType('time').length > seen, 10_000, 50);
+      const took = Date.now() - killedAt;
+      console.log(`feeds taken over ${took} ms after the holder was SIGKILLed`);
+      expect(took).toBeLessThan(10_000);
+      const next = await holderOf();
+      expect(next).toBeDefined();
+      expect(next).not.toBe(holder);
+      await sleep(2200);
+      const window = s.ofType('time').filter((m) => m.wall > Date.now() - 2000);
+      expect(window.length).toBeLessThanOrEqual(3);
+    } finally {
+      redis.disconnect();
+    }
+  }, 40_000);
+});
+
+describe('WORKERS and the dev cluster command', () => {
+  it('WORKERS=2 runs two nodes of the hub sharing one port', async () => {
+    const p = prefix('workers');
+    const port = await freePort();
+    const proc = startProc(process.execPath, [MAIN], {
+      PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1', NODE_ID: 'wk', WORKERS: '2', REDIS_URL, REDIS_PREFIX: p,
+      JWT_SECRET: SECRET, HEARTBEAT_MS: '500', LOG_LEVEL: 'warn', SIMULATORS: 'none', SHUTDOWN_TIMEOUT_MS: '3000',
+    });
+    const url = `http://127.0.0.1:${port}`;
+    await waitFor('two nodes in /stats', async () => {
+      const st = await api(url, 'GET', '/stats', { token: admin });
+      return st.status === 200 && st.body.nodes.length === 2;
+    }, 15_000, 100);
+    const st = await api(url, 'GET', '/stats', { token: admin });
+    expect(st.body.nodes.map((n: { nodeId: string }) => n.nodeId)).toEqual(['wk-w1', 'wk-w2']);
+    const seen = new Set<string>();
+    for (let i = 0; i < 20 && seen.size < 2; i++) seen.add((JSON.parse(await freshGet(`${url}/health`)) as { nodeId: string }).nodeId);
+    expect([...seen].sort()).toEqual(['wk-w1', 'wk-w2']);
+    proc.proc.kill('SIGTERM');
+    expect(await Promise.race([proc.exited, sleep(8000).then(() => 'timeout')])).toEqual({ code: 0, signal: null });
+    // a graceful stop leaves Redis clean of the nodes' state
+    const redis = await inspect();
+    try {
+      expect(await redis.zrange(`${p}nodes`, 0, -1)).toEqual([]);
+      expect(await redis.keys(`${p}n:*`)).toEqual([]);
+    } finally {
+      redis.disconnect();
+    }
+  }, 30_000);
+
+  it('refuses WORKERS > 1 without REDIS_URL', async () => {
+    const proc = startProc(process.execPath, [MAIN], { PATH: process.env.PATH, WORKERS: '2', JWT_SECRET: SECRET, PORT: '0' });
+    expect((await proc.exited).code).toBe(78);
+    expect(proc.output()).toContain('WORKERS');
+  });
+
+  it('`node scripts/cluster.mjs 2` starts two processes on consecutive ports and stops them', async () => {
+    const p = prefix('devcluster');
+    const port = await freeConsecutivePorts(2);
+    const proc = startProc(process.execPath, [`${ROOT}scripts/cluster.mjs`, '2'], {
+      PATH: process.env.PATH, PORT: String(port), REDIS_URL, REDIS_PREFIX: p, LOG_LEVEL: 'warn', HEARTBEAT_MS: '500', SIMULATORS: 'none',
+    });
+    try {
+      for (const q of [port, port + 1]) {
+        await waitFor(`dev node on ${q}`, async () => (await api(`http://127.0.0.1:${q}`, 'GET', '/ready')).status === 200, 15_000, 100);
+      }
+      // one hub: the generated secret is shared, and both processes are in /stats
+      const secret = /JWT_SECRET='([^']+)'/.exec(proc.output())?.[1];
+      expect(secret).toBeDefined();
+      const jwt = await import('jsonwebtoken');
+      const tok = jwt.default.sign({ sub: 'ops', role: 'admin' }, secret!, { expiresIn: 60 });
+      await waitFor('two nodes', async () => (await api(`http://127.0.0.1:${port + 1}`, 'GET', '/stats', { token: tok })).body.nodes?.length === 2, 5000, 100);
+    } finally {
+      proc.proc.kill('SIGTERM');
+      expect(await Promise.race([proc.exited, sleep(8000).then(() => 'timeout')])).toEqual({ code: 0, signal: null });
+    }
+  }, 30_000);
+});

@@ -1,0 +1,84 @@
+// A Redis outage: streams stay open, /ready and publishing answer 503, nothing crashes; when Redis
+// returns, everything works again by itself within seconds (resubscription, presence rewritten).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type HubNode, type PrivateRedis, Stream, api, assertBuilt, newPrefix, privateRedis, sleep, startNode, stopAll, token, waitFor,
+} from './cluster-harness.js';
+
+const prefix = newPrefix('outage');
+let redis: PrivateRedis;
+let a: HubNode;
+let b: HubNode;
+const streams: Stream[] = [];
+const pub = token('svc', 'publisher');
+
+beforeAll(async () => {
+  assertBuilt();
+  redis = await privateRedis();
+  [a, b] = await Promise.all(['a', 'b'].map((id) => startNode({ prefix, nodeId: `out-${id}`, redisUrl: redis.url })));
+}, 30_000);
+
+afterAll(async () => {
+  for (const s of streams) s.close();
+  await stopAll();
+  await redis?.stop();
+}, 30_000);
+
+describe('Redis outage', () => {
+  it('keeps streams open, answers 503, and recovers without a restart', async () => {
+    const sa = await Stream.open(a.url, token('o-alice'), { rooms: 'o-room' });
+    const sb = await Stream.open(b.url, token('o-bob'), { rooms: 'o-room' });
+    streams.push(sa, sb);
+    const ok = await api(a.url, 'POST', '/broadcast/room/o-room', { token: pub, body: { type: 'o', data: 'before' } });
+    expect(ok.status).toBe(202);
+    await waitFor('before on b', () => sb.events().some((m) => m.id === ok.body.id));
+
+    await redis.stop();
+    const downAt = Date.now();
+    await waitFor('a and b not ready', async () =>
+      (await api(a.url, 'GET', '/ready')).status === 503 && (await api(b.url, 'GET', '/ready')).status === 503, 5000, 50);
+    console.log(`/ready answered 503 on both ${Date.now() - downAt} ms after Redis died`);
+    for (let i = 0; i < 5; i++) {
+      const r = await api(i % 2 ? a.url : b.url, 'POST', '/broadcast', { token: pub, body: { type: 'o', data: i } });
+      expect(r).toMatchObject({ status: 503, body: { error: { code: 'unavailable' } } });
+    }
+    const join = await api(a.url, 'POST', '/rooms/x-room/join', { token: token('o-alice') });
+    expect(join.status).toBe(503);
+    const refused = await Stream.open(b.url, token('o-carol'));
+    streams.push(refused);
+    expect(refused.status).toBe(503);
+    expect((await api(a.url, 'GET', '/health')).status).toBe(200);
+    // streams stay open and keep their heartbeat through the outage
+    const pingsA = sa.pings;
+    const pingsB = sb.pings;
+    await sleep(1200);
+    expect(sa.ended || sb.ended).toBe(false);
+    expect(sa.pings).toBeGreaterThan(pingsA);
+    expect(sb.pings).toBeGreaterThan(pingsB);
+
+    await redis.start();
+    const upAt = Date.now();
+    await waitFor('a ready again', async () => (await api(a.url, 'GET', '/ready')).status === 200, 10_000, 50);
+    // publish at once: b may still be resubscribing; it catches up from history
+    const after = await api(a.url, 'POST', '/broadcast/room/o-room', { token: pub, body: { type: 'o', data: 'after' } });
+    expect(after.status).toBe(202);
+    await waitFor('b ready again', async () => (await api(b.url, 'GET', '/ready')).status === 200, 10_000, 50);
+    console.log(`both ready ${Date.now() - upAt} ms after Redis returned`);
+    const again = await api(b.url, 'POST', '/broadcast/room/o-room', { token: pub, body: { type: 'o', data: 'again' } });
+    expect(again.status).toBe(202);
+    for (const s of [sa, sb]) {
+      await waitFor('events after the outage', () => s.events().filter((m) => m.data.data !== 'before').length >= 2, 5000);
+      expect(s.events().map((m) => m.data.data)).toEqual(['before', 'after', 'again']);
+    }
+    // presence is rewritten by each process: the hub-wide view is whole again
+    const admin = token('ops', 'admin');
+    await waitFor('presence rewritten', async () => {
+      const st = (await api(b.url, 'GET', '/stats', { token: admin })).body;
+      return st.redis === 'up' && st.totalConnections === 2 && st.roomStats['o-room'] === 2 && st.nodes.length === 2;
+    }, 5000, 50);
+    const members = await api(a.url, 'GET', '/rooms/o-room/members', { token: admin });
+    expect(members.body.users).toEqual([{ userId: 'o-alice', connections: 1 }, { userId: 'o-bob', connections: 1 }]);
+    expect(a.proc.exitCode).toBeNull();
+    expect(b.proc.exitCode).toBeNull();
+  });
+});
