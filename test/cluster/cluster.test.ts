@@ -21,7 +21,8 @@ async function open(node: HubNode, user: string, query: Record<string, string> =
 
 beforeAll(async () => {
   assertBuilt();
-  [a, b, c] = await Promise.all(['a', 'b', 'c'].map((id) => startNode({ prefix, nodeId: `node-${id}`, env: ENV })));
+  const start = (id: string): Promise<HubNode> => startNode({ prefix, nodeId: `node-${id}`, env: ENV });
+  [a, b, c] = await Promise.all([start('a'), start('b'), start('c')]);
 }, 30_000);
 
 afterAll(async () => {
@@ -212,7 +213,8 @@ describe('cluster mode: many processes, one hub', () => {
   });
 
   it('serves the same history from every process', async () => {
-    const [ha, hb, hc] = await Promise.all([a, b, c].map((n) => api(n.url, 'GET', '/events/history?limit=1000', { token: admin })));
+    const hist = (n: HubNode): ReturnType<typeof api> => api(n.url, 'GET', '/events/history?limit=1000', { token: admin });
+    const [ha, hb, hc] = await Promise.all([hist(a), hist(b), hist(c)]);
     expect(ha.body.events.length).toBeGreaterThan(0);
     expect(hb.body).toEqual(ha.body);
     expect(hc.body).toEqual(ha.body);

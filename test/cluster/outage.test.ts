@@ -15,7 +15,8 @@ const pub = token('svc', 'publisher');
 beforeAll(async () => {
   assertBuilt();
   redis = await privateRedis();
-  [a, b] = await Promise.all(['a', 'b'].map((id) => startNode({ prefix, nodeId: `out-${id}`, redisUrl: redis.url })));
+  const start = (id: string): Promise<HubNode> => startNode({ prefix, nodeId: `out-${id}`, redisUrl: redis.url });
+  [a, b] = await Promise.all([start('a'), start('b')]);
 }, 30_000);
 
 afterAll(async () => {
