@@ -206,6 +206,13 @@ describe('dashboard in Chromium', () => {
     await expect.poll(async () => Number(await page.locator('#stock-tiles .tile[data-symbol="TSLA"]').getAttribute('data-updates')), { timeout: 10_000 })
       .toBeGreaterThanOrEqual(3);
     await page.locator('#toasts').evaluate((el) => el.replaceChildren());
+    await page.getByLabel('Everyone').check();
+    await page.locator('#bc-data').fill('{"text": "Maintenance at 18:00"}');
+    await page.locator('#bc-result').evaluate((el) => { el.textContent = ''; });
+    await page.evaluate(() => {
+      (document.activeElement as HTMLElement | null)?.blur();
+      window.scrollTo(0, 0);
+    });
     await page.screenshot({ path: join(dir, 'dashboard.png'), fullPage: true });
     await joinWithToggle(bob.page, 'stocks');
     await bob.page.locator('#stock-tiles .tile').nth(4).waitFor({ timeout: 6000 });
