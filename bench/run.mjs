@@ -7,11 +7,14 @@
 //
 // Options:
 //   --quick            small sizes (minutes → about a minute); --smoke: a few hundred streams (CI)
-//   --targets=a,b      baseline,hub (default both; hub skipped with a note when dist/main.js is missing)
+//   --targets=a,b      baseline,hub (default both; hub skipped with a note when dist/main.js is missing);
+//                      add `floor` for a raw-socket lower bound (bench/floor-server.mjs)
 //   --subs=N --streams=N --rate=N --duration=S --concurrency=N   override a profile's sizes
 //   --capacity-max=N   last capacity step (default 19900)
 //   --out=FILE         JSON path (default bench/results/<timestamp>.json)
 //   --no-pin           do not pin with taskset (server core 0, clients core 1 by default)
+//   --profile          run the servers with --cpu-prof (bench/results/profiles; summarise with
+//                      node bench/profile-summary.mjs FILE)
 //   --no-reference     cluster: skip the single-process reference runs (when fanout did not run)
 //   --check            exit 1 when a run errored or completeness failed
 import { fork, spawn, spawnSync } from 'node:child_process';
@@ -25,13 +28,14 @@ import { fileURLToPath } from 'node:url';
 import { call } from './lib/rpc.mjs';
 import { Hist } from './lib/hist.mjs';
 import { nowUs } from './lib/clock.mjs';
-import { processTree, cpuSeconds, rssBytes, openFds, pidsByName } from './lib/proc.mjs';
+import { processTree, cpuSeconds, rssBytes, openFds, pidsByName, machineCpu } from './lib/proc.mjs';
 import { mintToken } from './lib/tokens.mjs';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH_DIR, '..');
 const HUB_ENTRY = path.join(ROOT, 'dist', 'main.js');
 const BASELINE_ENTRY = path.join(BENCH_DIR, 'baseline-server.mjs');
+const FLOOR_ENTRY = path.join(BENCH_DIR, 'floor-server.mjs');
 const ALL_SCENARIOS = ['idle', 'fanout', 'burst', 'capacity', 'cluster'];
 const PER_CHILD = 4000;          // streams per client process (each process may hold 20,000 files)
 const ROOM = 'bench';
@@ -94,6 +98,7 @@ function profileFrom(flags) {
 const children = new Set();
 let PIN = true;
 let WARMUP_MS = 1000;
+let PROFILE_DIR = null;   // --profile: servers run with --cpu-prof, profiles land here
 const SERVER_CORE = '0';
 const CLIENT_CORE = '1';
 
@@ -159,8 +164,9 @@ async function startServer(kind, extraEnv = {}) {
     SIMULATORS: 'none', DEMO: 'false', SHUTDOWN_TIMEOUT_MS: '3000',
     ...extraEnv,
   };
-  const entry = kind === 'hub' ? HUB_ENTRY : BASELINE_ENTRY;
-  const [cmd, argv] = PIN ? ['taskset', ['-c', SERVER_CORE, process.execPath, entry]] : [process.execPath, [entry]];
+  const entry = kind === 'hub' ? HUB_ENTRY : kind === 'floor' ? FLOOR_ENTRY : BASELINE_ENTRY;
+  const nodeArgs = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${kind}-${Date.now()}-\${pid}.cpuprofile`] : [];
+  const [cmd, argv] = PIN ? ['taskset', ['-c', SERVER_CORE, process.execPath, ...nodeArgs, entry]] : [process.execPath, [...nodeArgs, entry]];
   const cp = track(spawn(cmd, argv, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }));
   serverPids.add(cp.pid);
   const log = [];
@@ -284,6 +290,17 @@ async function drain(cs, accepted, timeoutMs) {
   return st;
 }
 
+/**
+ * CPU the machine spent outside the benchmark's processes during a window (other users of a
+ * shared machine), in cores; above 0.15 the run is flagged `disturbed`. Softirq time (the kernel's
+ * loopback receive work, not charged to any process) is reported apart.
+ */
+function machineLoad(m0, m1, wall, ownCpu) {
+  const busy = m1.busy - m0.busy, soft = m1.softirq - m0.softirq;
+  const foreign = Math.max(0, busy - soft - ownCpu) / wall;
+  return { foreignCpuCores: round(foreign, 3), softirqCores: round(soft / wall, 3), stealCores: round((m1.steal - m0.steal) / wall, 3), disturbed: foreign > 0.15 };
+}
+
 /** A second of events before measuring, so both servers are past JIT warm-up; then a pause. */
 async function warmUp(pub) {
   await call(pub.p, 'steady', { rate: 20, durationMs: WARMUP_MS }, 60_000);
@@ -333,12 +350,12 @@ async function runFanout(kind, p, { cluster = false } = {}) {
     await Promise.all(cs.map((c) => call(c, 'begin', { fromSeq: seq })));
     const pids = server.tree();
     const redisPids = cluster ? pidsByName('redis-server') : [];
-    const cpu0 = cpuSeconds(pids), ccpu0 = cpuSeconds(clientPids(cs, pub)), rcpu0 = cpuSeconds(redisPids);
+    const cpu0 = cpuSeconds(pids), ccpu0 = cpuSeconds(clientPids(cs, pub)), rcpu0 = cpuSeconds(redisPids), m0 = machineCpu();
     const t0 = nowUs();
     const r = await call(pub.p, 'steady', { rate: p.rate, durationMs: p.durationMs }, p.durationMs + 120_000);
     const st = await drain(cs, r.accepted, 10_000);
     const t1 = Math.max(st.lastDeliveryUs, r.endUs);
-    const cpu1 = cpuSeconds(pids), ccpu1 = cpuSeconds(clientPids(cs, pub)), rcpu1 = cpuSeconds(redisPids);
+    const cpu1 = cpuSeconds(pids), ccpu1 = cpuSeconds(clientPids(cs, pub)), rcpu1 = cpuSeconds(redisPids), m1 = machineCpu();
     const wall = (nowUs() - t0) / 1e6;
     const completeness = await finishPhase(cs, r);
     const out = {
@@ -348,6 +365,8 @@ async function runFanout(kind, p, { cluster = false } = {}) {
       serverCpuSec: round(cpu1 - cpu0, 2), serverCpuUtil: round((cpu1 - cpu0) / wall, 3),
       cpuUsPerDelivery: st.deliveries > 0 ? round(((cpu1 - cpu0) * 1e6) / st.deliveries, 3) : null,
       clientCpuUtil: round((ccpu1 - ccpu0) / wall, 3),
+      ...machineLoad(m0, m1, wall, (cpu1 - cpu0) + (ccpu1 - ccpu0) + (rcpu1 - rcpu0)),
+      achievedRate: round(r.accepted / ((r.endUs - r.startUs) / 1e6), 2),
       latencyMs: st.hist.summary(), publishRttMs: r.rtt, completeness, closes: st.closes,
       serverProcesses: pids.length, rssMB: mb(rssBytes(pids)),
     };
@@ -381,11 +400,11 @@ async function runBurst(kind, p) {
     const { seq } = await call(pub.p, 'seq');
     await Promise.all(cs.map((c) => call(c, 'begin', { fromSeq: seq })));
     const pids = server.tree();
-    const cpu0 = cpuSeconds(pids), ccpu0 = cpuSeconds(clientPids(cs, pub));
+    const cpu0 = cpuSeconds(pids), ccpu0 = cpuSeconds(clientPids(cs, pub)), m0 = machineCpu();
     const t0 = nowUs();
     const r = await call(pub.p, 'burst', { concurrency: p.concurrency, durationMs: p.durationMs }, p.durationMs + 120_000);
     const st = await drain(cs, r.accepted, 30_000);
-    const cpu1 = cpuSeconds(pids), ccpu1 = cpuSeconds(clientPids(cs, pub));
+    const cpu1 = cpuSeconds(pids), ccpu1 = cpuSeconds(clientPids(cs, pub)), m1 = machineCpu();
     const wall = (nowUs() - t0) / 1e6;
     const completeness = await finishPhase(cs, r);
     const pubSec = (r.endUs - r.startUs) / 1e6;
@@ -398,6 +417,7 @@ async function runBurst(kind, p) {
       serverCpuUtil: round((cpu1 - cpu0) / wall, 3),
       cpuUsPerDelivery: st.deliveries > 0 ? round(((cpu1 - cpu0) * 1e6) / st.deliveries, 3) : null,
       clientCpuUtil: round((ccpu1 - ccpu0) / wall, 3),
+      ...machineLoad(m0, m1, wall, (cpu1 - cpu0) + (ccpu1 - ccpu0)),
       latencyMs: st.hist.summary(), completeness, closes: st.closes, rssMB: mb(rssBytes(pids)),
     };
     out.clientBound = out.clientCpuUtil > 0.9;
@@ -513,13 +533,15 @@ function log(...a) { console.log(...a); }
 function ratio(h, b) { return h === null || b === null || h === undefined || b === undefined || b === 0 ? null : round(h / b, 2); }
 
 /** Rows for the table: [scenario, metric, baseline, hub, hub/baseline, target]. */
-function tableRows(S) {
+function tableRows(S, withFloor = false) {
   const rows = [];
   const get = (o, pth) => pth.split('.').reduce((a, k) => (a == null ? a : a[k]), o);
   const add = (sc, label, pth, target = '', rowFrom = S[sc]) => {
     if (!rowFrom) return;
     const b = get(rowFrom.baseline, pth), h = get(rowFrom.hub, pth);
-    rows.push([sc, label, b, h, typeof b === 'number' && typeof h === 'number' ? ratio(h, b) : null, target]);
+    const row = [sc, label, b, h, typeof b === 'number' && typeof h === 'number' ? ratio(h, b) : null, target];
+    if (withFloor) row.push(get(rowFrom.floor, pth));
+    rows.push(row);
   };
   if (S.idle) {
     add('idle', 'streams open', 'streams');
@@ -535,6 +557,8 @@ function tableRows(S) {
     add('fanout', 'latency p99 (ms)', 'latencyMs.p99', 'hub < 90 ms at 4/s');
     add('fanout', 'latency max (ms)', 'latencyMs.max');
     add('fanout', 'complete streams', 'completeness.complete');
+    add('fanout', 'publishes/s achieved', 'achievedRate');
+    add('fanout', 'foreign CPU load (cores)', 'foreignCpuCores', '≈ 0 on a quiet machine');
     add('fanout', 'missing / dup / order', 'completenessText');
   }
   if (S.burst) {
@@ -546,6 +570,7 @@ function tableRows(S) {
     add('burst', 'latency p99 (ms)', 'latencyMs.p99');
     add('burst', 'latency max (ms)', 'latencyMs.max');
     add('burst', 'client CPU utilisation', 'clientCpuUtil', '< 0.9 else client-bound');
+    add('burst', 'foreign CPU load (cores)', 'foreignCpuCores', '≈ 0 on a quiet machine');
     add('burst', 'missing / dup / order', 'completenessText');
   }
   if (S.capacity) {
@@ -559,8 +584,8 @@ function tableRows(S) {
     add('cluster', 'same-node p99 (ms)', 'sameNodeLatencyMs.p99');
     add('cluster', 'cross-node p99 (ms)', 'crossNodeLatencyMs.p99');
     add('cluster', 'missing / dup / order', 'completenessText');
-    if (S.cluster.scaling != null) rows.push(['cluster', 'scaling vs single hub (2 cores)', null, S.cluster.scaling, null, '≥ 1.6']);
-    if (S.cluster.scalingWithRedis != null) rows.push(['cluster', '… counting Redis CPU', null, S.cluster.scalingWithRedis, null, '']);
+    if (S.cluster.scaling != null) rows.push(['cluster', 'scaling vs single hub (2 cores)', null, S.cluster.scaling, null, '≥ 1.6', ...(withFloor ? [null] : [])]);
+    if (S.cluster.scalingWithRedis != null) rows.push(['cluster', '… counting Redis CPU', null, S.cluster.scalingWithRedis, null, '', ...(withFloor ? [null] : [])]);
   }
   return rows;
 }
@@ -572,12 +597,12 @@ function decorate(r) {
   return r;
 }
 
-function printTable(rows) {
-  const head = ['scenario', 'metric', 'baseline', 'hub', 'hub/base', 'target'];
+function printTable(rows, withFloor = false) {
+  const head = ['scenario', 'metric', 'baseline', 'hub', 'hub/base', 'target', ...(withFloor ? ['floor'] : [])];
   const fmt = (v) => (v === null || v === undefined ? '–' : typeof v === 'number' ? v.toLocaleString('en-US', { maximumFractionDigits: 3 }) : String(v));
   const cells = [head, ...rows.map((r) => r.map(fmt))];
   const widths = head.map((_, i) => Math.min(60, Math.max(...cells.map((c) => c[i].length))));
-  const line = (c) => c.map((v, i) => (i >= 2 && i <= 4 ? v.padStart(widths[i]) : v.slice(0, 60).padEnd(widths[i]))).join('  ');
+  const line = (c) => c.map((v, i) => ((i >= 2 && i <= 4) || i === 6 ? v.padStart(widths[i]) : v.slice(0, 60).padEnd(widths[i]))).join('  ');
   log('');
   log(line(head));
   log(widths.map((w) => '-'.repeat(w)).join('  '));
@@ -601,6 +626,10 @@ async function main() {
   const profile = profileFrom(flags);
   PIN = !flags['no-pin'] && pinAvailable();
   if (profile.name === 'smoke') WARMUP_MS = 250;
+  if (flags.profile) {
+    PROFILE_DIR = path.join(BENCH_DIR, 'results', 'profiles');
+    mkdirSync(PROFILE_DIR, { recursive: true });
+  }
   if (PIN) spawnSync('taskset', ['-a', '-pc', CLIENT_CORE, String(process.pid)], { stdio: 'ignore' });
   let targets = String(flags.targets ?? 'baseline,hub').split(',').filter(Boolean);
   const notes = [];
@@ -660,16 +689,19 @@ async function main() {
     if (S[sc].baseline && S[sc].hub) S[sc].ratios = ratios(sc, S[sc]);
   }
 
-  const rows = tableRows(S);
-  printTable(rows);
+  const withFloor = targets.includes('floor');
+  const rows = tableRows(S, withFloor);
+  printTable(rows, withFloor);
   const result = { meta: { ...meta, finished: new Date().toISOString() }, notes, profile, scenarios: S, table: rows };
   const out = flags.out ? path.resolve(String(flags.out)) : path.join(BENCH_DIR, 'results', `${started.toISOString().replace(/[:.]/g, '-')}.json`);
   mkdirSync(path.dirname(out), { recursive: true });
   writeFileSync(out, JSON.stringify(result, null, 2));
   log(`JSON written to ${path.relative(process.cwd(), out) || out}`);
   await cleanupRedis().catch((e) => log(`redis cleanup failed: ${e.message}`));
-  const bad = Object.entries(S).flatMap(([sc, o]) => ['baseline', 'hub'].filter((k) => o[k] && o[k].ok === false).map((k) => `${sc}/${k}`));
+  const bad = Object.entries(S).flatMap(([sc, o]) => ['baseline', 'hub', 'floor'].filter((k) => o[k] && o[k].ok === false).map((k) => `${sc}/${k}`));
   if (bad.length) log(`not ok: ${bad.join(', ')}`);
+  const disturbed = Object.entries(S).flatMap(([sc, o]) => ['baseline', 'hub', 'floor'].filter((k) => o[k]?.disturbed).map((k) => `${sc}/${k}`));
+  if (disturbed.length) log(`warning: other processes used CPU during ${disturbed.join(', ')}; absolute figures and ratios are unreliable`);
   killAll();
   process.exitCode = flags.check && bad.length ? 1 : 0;
 }

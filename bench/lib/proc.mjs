@@ -64,3 +64,15 @@ export function pidsByName(name) {
   for (const p of pids) { const st = stat(p); if (st && st.comm === name) out.push(Number(p)); }
   return out;
 }
+
+/** Machine-wide CPU seconds from /proc/stat: {busy, softirq} summed over every core. */
+export function machineCpu() {
+  try {
+    const l = readFileSync('/proc/stat', 'latin1').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal ...
+    const busy = l[0] + l[1] + l[2] + l[5] + l[6] + (l[7] ?? 0);
+    return { busy: busy / CLK_TCK, softirq: l[6] / CLK_TCK, steal: (l[7] ?? 0) / CLK_TCK };
+  } catch {
+    return { busy: 0, softirq: 0, steal: 0 };
+  }
+}
