@@ -946,17 +946,29 @@ function wire() {
   if (Array.isArray(saved)) for (const t of saved) if (typeof t === 'string' && ID_PATTERN.test(t)) state.listening.add(t);
 }
 
-async function boot() {
-  wire();
-  updateTargetField();
+/** Finds out whether the cookie holds a session; while the hub cannot be reached, tries again every few seconds. */
+async function resumeSession() {
   // There is no "who am I" endpoint: a refresh answers the user when the cookie holds a valid session.
   const r = await api('POST', '/auth/refresh');
+  if (state.user) return;
   if (r.ok && r.data?.user && typeof r.data.user.id === 'string') {
+    $('login-error').textContent = '';
     startSession({ id: r.data.user.id, role: String(r.data.user.role ?? 'user') });
     return;
   }
-  showLogin(false);
-  if (r.status === 0) $('login-error').textContent = 'The hub cannot be reached right now.';
+  if ($('login-view').hidden) showLogin(false);
+  if (r.status === 0 || r.status >= 500) {
+    $('login-error').textContent = 'The hub cannot be reached right now; trying again…';
+    setTimeout(() => void resumeSession(), 3000);
+  } else if ($('login-error').textContent.startsWith('The hub cannot be reached')) {
+    $('login-error').textContent = '';
+  }
 }
 
-void boot();
+function boot() {
+  wire();
+  updateTargetField();
+  void resumeSession();
+}
+
+boot();
