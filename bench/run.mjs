@@ -165,7 +165,7 @@ async function startServer(kind, extraEnv = {}) {
     ...extraEnv,
   };
   const entry = kind === 'hub' ? HUB_ENTRY : kind === 'floor' ? FLOOR_ENTRY : BASELINE_ENTRY;
-  const nodeArgs = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${kind}-${Date.now()}-\${pid}.cpuprofile`] : [];
+  const nodeArgs = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
   const [cmd, argv] = PIN ? ['taskset', ['-c', SERVER_CORE, process.execPath, ...nodeArgs, entry]] : [process.execPath, [...nodeArgs, entry]];
   const cp = track(spawn(cmd, argv, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }));
   serverPids.add(cp.pid);
