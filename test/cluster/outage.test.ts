@@ -48,6 +48,9 @@ describe('Redis outage', () => {
     const refused = await Stream.open(b.url, token('o-carol'));
     streams.push(refused);
     expect(refused.status).toBe(503);
+    // rate-limit counters live in Redis too: a login cannot be counted, so it is refused, not let through
+    const login = await api(b.url, 'POST', '/auth/login', { body: { username: 'someone', password: 'x' } });
+    expect(login).toMatchObject({ status: 503, body: { error: { code: 'unavailable' } } });
     expect((await api(a.url, 'GET', '/health')).status).toBe(200);
     // streams stay open and keep their heartbeat through the outage
     const pingsA = sa.pings;

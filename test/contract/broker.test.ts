@@ -2,7 +2,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { encodeEvent } from '../../src/core/sse.js';
 import type { Broker, BrokerListener, ControlMessage, EventDraft, HubEvent } from '../../src/core/types.js';
-import { RedisFixture, brokerFactories, newPrefix, waitFor } from './harness.js';
+import { RedisBroker } from '../../src/broker/redis-broker.js';
+import { RedisFixture, brokerFactories, newPrefix, silentLogger, waitFor } from './harness.js';
 
 const fx = new RedisFixture();
 afterAll(() => fx.cleanup());
@@ -128,5 +129,30 @@ describe.each(brokerFactories(fx))('Broker contract: $name', (factory) => {
     expect((await b.historyAfter(null, 1000)).events.map((e) => e.id)).toEqual(sorted);
     await a.close();
     await b.close();
+  });
+
+  it.runIf(factory.distributed)('catches up from history after its subscription was cut: no gap, no duplicate', async () => {
+    const prefix = newPrefix('broker-cut');
+    const publisher = await factory.make(1000, prefix);
+    await publisher.subscribe(recorder());
+    // a subscriber connection that takes 400 ms to come back after it is cut
+    const sub = await fx.client('slow-sub', { retryStrategy: () => 400 });
+    const subId = await sub.client('ID');
+    const broker = new RedisBroker(await fx.client('cmd'), sub, { prefix, historySize: 1000, errors: fx.errors, logger: silentLogger });
+    const rec = recorder();
+    await broker.subscribe(rec);
+    const ids = [(await publisher.publish(draft({ data: 0 }))).id];
+    await waitFor(() => rec.ids().length === 1, 5000, 'first delivery');
+    const admin = await fx.client('admin');
+    await admin.client('KILL', 'ID', String(subId));
+    await waitFor(() => !broker.isHealthy(), 2000, 'unhealthy while cut');
+    for (let i = 1; i <= 5; i++) ids.push((await publisher.publish(draft({ data: i }))).id);
+    await waitFor(() => broker.isHealthy(), 5000, 'resubscribed');
+    for (let i = 6; i <= 8; i++) ids.push((await publisher.publish(draft({ data: i }))).id);
+    await waitFor(() => rec.ids().length >= 9, 5000, 'all deliveries');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(rec.ids()).toEqual(ids);
+    await broker.close();
+    await publisher.close();
   });
 });

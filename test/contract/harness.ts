@@ -1,7 +1,7 @@
 // Builds the memory and Redis implementations of Broker, PresenceStore and IdempotencyStore for
 // the shared contract suites. Each Redis instance gets its own key prefix, deleted in cleanup().
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import { MemoryBroker } from '../../src/broker/memory-broker.js';
 import { RedisBroker } from '../../src/broker/redis-broker.js';
 import { RedisErrors, closeRedis, connectRedis, createRedisClient } from '../../src/broker/redis-util.js';
@@ -63,8 +63,8 @@ export class RedisFixture {
   readonly prefixes = new Set<string>();
   readonly errors = new RedisErrors(silentLogger);
 
-  async client(name = 'test'): Promise<Redis> {
-    const c = createRedisClient(REDIS_URL, name, this.errors, silentLogger);
+  async client(name = 'test', extra: RedisOptions = {}): Promise<Redis> {
+    const c = createRedisClient(REDIS_URL, name, this.errors, silentLogger, extra);
     this.clients.push(c);
     await connectRedis(c, 5000);
     return c;
