@@ -30,6 +30,9 @@ export class FakeSink implements SseSink {
     this.chunks.push(chunk);
     return true;
   }
+  writev(chunks: readonly Buffer[]): void {
+    this.chunks.push(...chunks);
+  }
   end(): void {
     this.closed = true;
   }
