@@ -318,13 +318,19 @@ async function runIdle(kind, p) {
   try {
     await sleep(1000);
     const rss0 = rssBytes(server.tree());
+    const t0 = Date.now(), cpu0 = cpuSeconds(server.tree()), ccpu0 = cpuSeconds(cs.map((c) => c.pid)), m0 = machineCpu();
     const open = await openStreams(cs, p.streams);
+    const openSec = (Date.now() - t0) / 1000;
+    const cpu1 = cpuSeconds(server.tree());
+    const load = machineLoad(m0, machineCpu(), openSec, (cpu1 - cpu0) + (cpuSeconds(cs.map((c) => c.pid)) - ccpu0));
     await sleep(p.settleMs);
     const rss1 = rssBytes(server.tree());
     const st = await gatherStats(cs);
     return {
       streams: open.connected, requested: p.streams, failed: open.failed, failures: open.failures, closes: st.closes,
-      connectP99Ms: open.connectP99Ms,
+      connectP99Ms: open.connectP99Ms, openSec: round(openSec, 2),
+      serverCpuUsPerConnect: open.connected > 0 ? round(((cpu1 - cpu0) * 1e6) / open.connected, 1) : null,
+      ...load,
       rssBeforeMB: mb(rss0), rssAfterMB: mb(rss1),
       rssPerStreamKB: open.connected > 0 ? round((rss1 - rss0) / open.connected / 1024, 2) : null,
       fds: openFds(server.pid),
@@ -450,12 +456,14 @@ async function runCapacity(kind, p) {
       const { seq } = await call(pub.p, 'seq');
       await Promise.all(cs.map((c) => call(c, 'begin', { fromSeq: seq })));
       const pids = server.tree();
-      const cpu0 = cpuSeconds(pids);
+      const cpu0 = cpuSeconds(pids), ccpu0 = cpuSeconds(clientPids(cs, pub)), m0 = machineCpu();
       const tw = Date.now();
       await sleep(2 * hb + 300);
       const r = await call(pub.p, 'probe', { count: 3 }, 60_000);
       const st = await drain(cs, r.accepted, 5000);
-      const cpuUtil = (cpuSeconds(pids) - cpu0) / ((Date.now() - tw) / 1000);
+      const cpu1 = cpuSeconds(pids);
+      const cpuUtil = (cpu1 - cpu0) / ((Date.now() - tw) / 1000);
+      const load = machineLoad(m0, machineCpu(), (Date.now() - tw) / 1000, (cpu1 - cpu0) + (cpuSeconds(clientPids(cs, pub)) - ccpu0));
       const completeness = await finishPhase(cs, r);
       const probe = st.hist.summary();
       const gapLimit = 2 * hb + 250;
@@ -469,14 +477,15 @@ async function runCapacity(kind, p) {
       if (probe.p99 !== null && probe.p99 > p.probeP99Ms) reasons.push(`probe p99 ${probe.p99} ms > ${p.probeP99Ms} ms`);
       const step = {
         streams: target, open: st.open, connectP99Ms: open.connectP99Ms, maxPingGapMs: round(st.maxPingGapMs, 1),
-        probeLatencyMs: probe, serverCpuUtil: round(cpuUtil, 3), rssMB: mb(rssBytes(pids)), fds: openFds(server.pid), ok: reasons.length === 0, reasons,
+        probeLatencyMs: probe, serverCpuUtil: round(cpuUtil, 3), foreignCpuCores: load.foreignCpuCores, rssMB: mb(rssBytes(pids)), fds: openFds(server.pid), ok: reasons.length === 0, reasons,
       };
       steps.push(step);
-      log(`    capacity ${kind} ${target}: ${step.ok ? 'ok' : 'DEGRADED: ' + reasons.join('; ')} (probe p99 ${probe.p99} ms, gap ${step.maxPingGapMs} ms, cpu ${step.serverCpuUtil})`);
+      log(`    capacity ${kind} ${target}: ${step.ok ? 'ok' : 'DEGRADED: ' + reasons.join('; ')} (probe p99 ${probe.p99} ms, gap ${step.maxPingGapMs} ms, cpu ${step.serverCpuUtil}, foreign load ${step.foreignCpuCores} cores)`);
       if (!step.ok) { degraded = { at: target, reasons }; break; }
       capacity = st.open;
     }
-    return { capacity, maxTried: max, heartbeatMs: hb, degraded, steps, ok: steps.length > 0 };
+    const disturbed = steps.some((x) => x.foreignCpuCores > 0.15);
+    return { capacity, maxTried: max, heartbeatMs: hb, degraded, steps, disturbed, ok: steps.length > 0 };
   } finally {
     await exitChildren(cs);
     if (pub) await exitChildren([pub.p]);
@@ -547,6 +556,7 @@ function tableRows(S, withFloor = false) {
     add('idle', 'streams open', 'streams');
     add('idle', 'RSS per stream (KB)', 'rssPerStreamKB', 'hub ≤ 12 KB');
     add('idle', 'RSS total (MB)', 'rssAfterMB');
+    add('idle', 'server CPU µs per connect', 'serverCpuUsPerConnect');
   }
   if (S.fanout) {
     add('fanout', 'subscribers', 'subs');
