@@ -1,4 +1,4 @@
-import type { CloseReason, Connection } from './connection.js';
+import { Sent, type CloseReason, type Connection } from './connection.js';
 import { PING_FRAME, encodeControl } from './sse.js';
 import type { DeliveryCounters, HubEvent, Metadata, Target } from './types.js';
 
@@ -48,6 +48,10 @@ export class ConnectionManager {
   private onClose: CloseListener = () => {};
   /** Coarse clock for lastActivity, refreshed per event rather than per write. */
   private now = Date.now();
+  /** Connections with frames queued since the last flush. */
+  private dirty: Connection[] = [];
+  private flushScheduled = false;
+  private readonly flushAll = (): void => this.flush();
   readonly counters: DeliveryCounters = { published: 0, delivered: 0, evicted: 0, replayed: 0 };
 
   /** Starts the heartbeat and expiry sweeps. */
@@ -175,19 +179,17 @@ export class ConnectionManager {
     return n;
   }
 
-  /** Writes one event's frame to every entitled local connection; returns how many got it. */
+  /** Queues one event's frame for every entitled local connection; returns how many get it. */
   dispatch(ev: HubEvent, frame: Buffer): number {
     const now = (this.now = Date.now());
     const filters: Metadata | null = ev.filters;
     let n = 0;
-    let evict: Connection[] | undefined;
     for (const c of this.candidates(ev)) {
       if (filters !== null && !c.matches(filters)) continue;
       n++;
-      if (!c.send(frame, ev.id, now)) (evict ??= []).push(c);
+      this.push(c, c.send(frame, ev.id, now));
     }
     this.counters.delivered += n;
-    if (evict !== undefined) for (const c of evict) this.evict(c);
     return n;
   }
 
@@ -195,14 +197,35 @@ export class ConnectionManager {
   signalRoom(room: string, frame: Buffer): void {
     const conns = this.byRoom.get(room);
     if (conns === undefined) return;
-    let evict: Connection[] | undefined;
-    for (const c of conns) if (!c.send(frame, undefined, this.now)) (evict ??= []).push(c);
-    if (evict !== undefined) for (const c of evict) this.evict(c);
+    for (const c of conns) this.push(c, c.send(frame, undefined, this.now));
   }
 
   /** Sends a control frame to one connection. */
   signal(conn: Connection, frame: Buffer): void {
-    if (!conn.send(frame, undefined, this.now)) this.evict(conn);
+    this.push(conn, conn.send(frame, undefined, this.now));
+  }
+
+  /** Acts on what `send` did: schedule the connection's flush, or evict it. */
+  private push(c: Connection, sent: Sent): void {
+    if (sent === Sent.First) {
+      this.dirty.push(c);
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        // After the current I/O phase: every event published in this turn shares one write per socket.
+        setImmediate(this.flushAll);
+      }
+    } else if (sent === Sent.Over) {
+      // Evicted after the loop over recipients has moved on; a closed connection drops further frames.
+      this.evict(c);
+    }
+  }
+
+  /** Writes every connection's queued frames, one write each. */
+  flush(): void {
+    this.flushScheduled = false;
+    const dirty = this.dirty;
+    this.dirty = [];
+    for (const c of dirty) if (!c.flush()) this.evict(c);
   }
 
   /** Closes a slow consumer: its client reconnects and resumes from its last event id. */
@@ -217,6 +240,7 @@ export class ConnectionManager {
   /** Ends one connection after a last control frame. */
   finish(conn: Connection, reason: CloseReason, frame: Buffer): void {
     if (conn.closed !== null) return;
+    conn.flush();
     conn.closed = reason;
     conn.sink.write(frame);
     conn.sink.end();
@@ -231,12 +255,9 @@ export class ConnectionManager {
   /** Writes `: ping` to every stream (one sweep for all; no per-connection timers). */
   heartbeat(): void {
     this.now = Date.now();
-    let evict: Connection[] | undefined;
     for (const c of this.byId.values()) {
-      if (c.replaying) continue;
-      if (!c.send(PING_FRAME, undefined, this.now)) (evict ??= []).push(c);
+      if (!c.replaying) this.push(c, c.send(PING_FRAME, undefined, this.now));
     }
-    if (evict !== undefined) for (const c of evict) this.evict(c);
   }
 
   /** Sends `token-expired` and closes every stream whose token expired by `nowSec`. */

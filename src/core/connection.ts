@@ -4,6 +4,8 @@ import type { HubEvent, Metadata, Role } from './types.js';
 export interface SseSink {
   /** Queues bytes; false when the kernel buffer is full (the bytes are still queued). */
   write(chunk: Buffer): boolean;
+  /** Queues several chunks as one vectored write. */
+  writev(chunks: readonly Buffer[]): void;
   /** Bytes queued and not yet handed to the kernel. */
   readonly writableLength: number;
   /** Sends what is queued, then closes. */
@@ -18,6 +20,21 @@ export interface SseSink {
 
 /** Why a stream was closed by the hub. */
 export type CloseReason = 'client' | 'evicted' | 'token-expired' | 'shutdown';
+
+/** Up to this many queued bytes are joined into one buffer before writing. */
+const COALESCE_COPY_BYTES = 65_536;
+
+/** What `send` did with a frame. */
+export enum Sent {
+  /** Queued behind frames already waiting for this tick's flush. */
+  Queued = 0,
+  /** Queued as the first frame since the last flush: the caller must schedule this connection's flush. */
+  First = 1,
+  /** Over MAX_BUFFERED_BYTES: the caller must evict the connection. */
+  Over = 2,
+  /** Dropped: a duplicate, or the connection is closed. */
+  Dropped = 3,
+}
 
 /** One frame held back while history replays. */
 interface Held {
@@ -39,6 +56,9 @@ export class Connection {
    * during replay and delivered live); ids increase, so anything not newer is a duplicate.
    */
   private lastId: string | null = null;
+  /** Frames waiting for the tick's flush: one socket write per connection per tick, however many events. */
+  private out: Buffer | Buffer[] | null = null;
+  private outBytes = 0;
   closed: CloseReason | null = null;
 
   constructor(
@@ -81,35 +101,58 @@ export class Connection {
     return true;
   }
 
-  /**
-   * Sends a live frame, or holds it while history replays. Returns false when the
-   * connection is (now) over its byte bound and must be evicted.
-   */
-  send(frame: Buffer, id: string | undefined, now: number): boolean {
-    if (this.closed !== null) return true;
+  /** Sends a live frame: held while history replays, else queued for the tick's flush. */
+  send(frame: Buffer, id: string | undefined, now: number): Sent {
+    if (this.closed !== null) return Sent.Dropped;
     if (this.held !== null) {
       this.held.push({ frame, id });
       this.heldBytes += frame.length;
-      return this.heldBytes + this.sink.writableLength <= this.maxBufferedBytes;
+      return this.heldBytes + this.sink.writableLength > this.maxBufferedBytes ? Sent.Over : Sent.Queued;
     }
     if (id !== undefined) {
       // Ids are fixed-width, so string comparison is id order.
-      if (this.lastId !== null && id <= this.lastId) return true;
+      if (this.lastId !== null && id <= this.lastId) return Sent.Dropped;
       this.lastId = id;
     }
     this.lastActivity = now;
-    this.sink.write(frame);
+    // Queued frames are shared buffers (no per-connection copy); what counts is what the socket holds.
+    if (this.sink.writableLength > this.maxBufferedBytes) return Sent.Over;
+    this.outBytes += frame.length;
+    const out = this.out;
+    if (out === null) {
+      this.out = frame;
+      return Sent.First;
+    }
+    if (Array.isArray(out)) out.push(frame);
+    else this.out = [out, frame];
+    return Sent.Queued;
+  }
+
+  /** Writes the queued frames as one chunk. False when the connection is over its byte bound. */
+  flush(): boolean {
+    const out = this.out;
+    if (out === null) return true;
+    this.out = null;
+    const bytes = this.outBytes;
+    this.outBytes = 0;
+    if (this.closed !== null) return true;
+    if (!Array.isArray(out)) this.sink.write(out);
+    // Small batches are copied into one chunk; large ones go as a vectored write without a copy.
+    else if (bytes <= COALESCE_COPY_BYTES) this.sink.write(Buffer.concat(out, bytes));
+    else this.sink.writev(out);
     return this.sink.writableLength <= this.maxBufferedBytes;
   }
 
   /** Writes a replayed event straight to the sink, remembering its id for de-duplication. */
   writeReplayed(frame: Buffer, id: string): void {
+    this.flush();
     this.sink.write(frame);
     this.lastId = id;
   }
 
   /** Writes a frame straight to the sink, bypassing the replay queue (stream preamble). */
   writeNow(frame: Buffer): void {
+    this.flush();
     this.sink.write(frame);
   }
 

@@ -51,6 +51,13 @@ export class SocketSink implements SseSink {
     return this.socket.write(chunk);
   }
 
+  writev(chunks: readonly Buffer[]): void {
+    if (this.socket.destroyed) return;
+    this.socket.cork();
+    for (const c of chunks) this.socket.write(c);
+    this.socket.uncork();
+  }
+
   get writableLength(): number {
     return this.socket.writableLength;
   }
