@@ -409,3 +409,27 @@ describe('docs/api.md', () => {
     }
   });
 });
+
+describe('the production image has what the code imports', () => {
+  it('every package that src/ imports at run time is a production dependency (the image installs --omit=dev)', () => {
+    const pkg = JSON.parse(readRepoFile('package.json')) as { dependencies: Record<string, string> };
+    const files = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '--', 'src'], { cwd: ROOT, encoding: 'utf8' })
+      .split('\n').filter((f) => /\.(ts|mts|js|mjs)$/.test(f) && existsSync(join(ROOT, f)));
+    expect(files.length).toBeGreaterThan(0);
+    const used = new Set<string>();
+    for (const f of files) {
+      const text = readRepoFile(f);
+      const specs = [
+        ...[...text.matchAll(/^\s*(?:import|export)\s+(?!type\s)[^;]*?\bfrom\s+['"]([^'"]+)['"]/gms)].map((m) => m[1]!),
+        ...[...text.matchAll(/^\s*import\s+['"]([^'"]+)['"]/gm)].map((m) => m[1]!),
+        ...[...text.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => m[1]!),
+      ];
+      for (const s of specs) {
+        if (s.startsWith('.') || s.startsWith('node:')) continue;
+        used.add(s.startsWith('@') ? s.split('/').slice(0, 2).join('/') : s.split('/')[0]!);
+      }
+    }
+    expect(used.size).toBeGreaterThan(0);
+    for (const name of used) expect(pkg.dependencies, `${name} is imported by src/ but not in dependencies`).toHaveProperty([name]);
+  });
+});
