@@ -251,6 +251,8 @@ describe('docker-compose.scale.yml (three hubs behind nginx on :8080)', () => {
     const configs = hubs.map(([name, svc]) => {
       expect(commandOf(svc), name).toEqual(startCommand());
       expect(svc.image, name).toBe(c.services.hub!.image);
+      // a local image name without `build` would make compose try to pull it from a registry
+      expect(svc.build, `${name} builds the image`).toBeDefined();
       const env = environmentOf(svc);
       for (const k of Object.keys(env)) expect(KNOWN.has(k), `${name}: ${k}`).toBe(true);
       expect(dependsOn(svc).redis, name).toBe('service_healthy');
