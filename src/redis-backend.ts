@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { RedisStore, type RedisReply } from 'rate-limit-redis';
+import type { RedisReply } from 'rate-limit-redis';
 import type { Backend } from './backend.js';
 import { RedisBroker } from './broker/redis-broker.js';
 import { RedisErrors, closeRedis, connectRedis, createRedisClient } from './broker/redis-util.js';
@@ -8,6 +8,7 @@ import type { Config } from './config.js';
 import type { ConnectionManager } from './core/connection-manager.js';
 import { RedisIdempotency } from './presence/redis-idempotency.js';
 import { RedisLease } from './presence/redis-lease.js';
+import { RedisRateLimitStore } from './presence/redis-rate-limit.js';
 import { RedisPresence } from './presence/redis-presence.js';
 
 /** How long start-up waits for Redis before giving up (the process then exits and is restarted). */
@@ -55,13 +56,19 @@ export async function redisBackend(config: Config, manager: ConnectionManager, s
 
   const sendCommand = async (...args: string[]): Promise<RedisReply> => {
     const [command, ...rest] = args;
-    return errors.guard('rate-limit', cmd.call(command as string, rest) as Promise<RedisReply>, { command });
+    try {
+      return (await cmd.call(command as string, rest)) as RedisReply;
+    } catch (err) {
+      // NOSCRIPT (a restarted Redis) is for RedisStore to handle: it reloads its scripts.
+      if (err instanceof Error && /^NOSCRIPT/.test(err.message)) throw err;
+      return errors.guard('rate-limit', Promise.reject(err), { command });
+    }
   };
 
   let closing: Promise<void> | undefined;
   return {
     broker, presence, idempotency, lease, redisErrors: errors,
-    rateLimitStore: (name) => new RedisStore({ sendCommand, prefix: `${prefix}rl:${name}:` }),
+    rateLimitStore: (name) => new RedisRateLimitStore(sendCommand, `${prefix}rl:${name}:`),
     close: () => (closing ??= (async () => {
       await lease.stop();
       await presence.close();

@@ -145,8 +145,10 @@ export class RedisBroker implements Broker {
     this.sub.on('close', () => {
       this.subscribed = false;
     });
-    if (this.sub.status === 'ready') await this.opts.errors.guard('subscribe', this.sub.subscribe(this.keys.bus));
-    this.subscribed = true;
+    if (this.sub.status === 'ready') {
+      await this.opts.errors.guard('subscribe', this.sub.subscribe(this.keys.bus));
+      this.subscribed = true;
+    }
     // The baseline of a later catch-up: what history held when this process subscribed.
     const info = await this.historyInfo();
     this.lastDelivered ??= info.newestId;

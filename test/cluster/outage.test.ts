@@ -82,6 +82,9 @@ describe('Redis outage', () => {
     }, 5000, 50);
     const members = await api(a.url, 'GET', '/rooms/o-room/members', { token: admin });
     expect(members.body.users).toEqual([{ userId: 'o-alice', connections: 1 }, { userId: 'o-bob', connections: 1 }]);
+    // logins are counted again (Redis restarted empty: the rate limiter reloads its scripts)
+    const loginAfter = await api(b.url, 'POST', '/auth/login', { body: { username: 'someone', password: 'x' } });
+    expect(loginAfter).toMatchObject({ status: 401, body: { error: { code: 'invalid_credentials' } } });
     expect(a.proc.exitCode).toBeNull();
     expect(b.proc.exitCode).toBeNull();
   });

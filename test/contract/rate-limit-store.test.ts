@@ -1,0 +1,37 @@
+// The Redis rate-limit store recovers from an outage, including one at start-up.
+import type { Options } from 'express-rate-limit';
+import type { RedisReply } from 'rate-limit-redis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { RedisRateLimitStore } from '../../src/presence/redis-rate-limit.js';
+import { RedisFixture, newPrefix } from './harness.js';
+
+const fx = new RedisFixture();
+afterAll(() => fx.cleanup());
+
+describe('RedisRateLimitStore', () => {
+  it('counts hits, and works again after Redis was unreachable (even at init)', async () => {
+    const redis = await fx.client('rl');
+    let down = true;
+    const send = async (...args: string[]): Promise<RedisReply> => {
+      if (down) throw new Error('connection is closed');
+      const [command, ...rest] = args;
+      return (await redis.call(command as string, rest)) as RedisReply;
+    };
+    const prefix = newPrefix('rl');
+    fx.prefixes.add(prefix);
+    const store = new RedisRateLimitStore(send, prefix);
+    await store.init({ windowMs: 60_000 } as Options);
+    await expect(store.increment('k')).rejects.toThrow('connection is closed');
+    down = false;
+    expect((await store.increment('k')).totalHits).toBe(1);
+    expect((await store.increment('k')).totalHits).toBe(2);
+    down = true;
+    await expect(store.increment('k')).rejects.toThrow();
+    down = false;
+    expect((await store.increment('k')).totalHits).toBe(3);
+    expect((await store.get('k'))?.totalHits).toBe(3);
+    await store.decrement('k');
+    await store.resetKey('k');
+    expect((await store.increment('k')).totalHits).toBe(1);
+  });
+});
