@@ -137,6 +137,28 @@ describe('tokens', () => {
   });
 });
 
+describe('RS256 with JWT_PUBLIC_KEY', () => {
+  it('accepts RS256 tokens of the matching key; refuses other keys and HS256 signed with the PEM (algorithm confusion)', async () => {
+    const { generateKeyPairSync } = await import('node:crypto');
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const rs = await startTestHub({ JWT_PUBLIC_KEY: pem });
+    try {
+      const good = jwt.sign({ role: 'user' }, privateKey, { algorithm: 'RS256', subject: 'rsa-user', expiresIn: 600 });
+      expect((await rs.call('/rooms', { token: good })).status).toBe(200);
+      const confused = jwt.sign({ role: 'admin' }, pem, { algorithm: 'HS256', subject: 'eve', expiresIn: 600 });
+      expect((await rs.call('/rooms', { token: confused })).status).toBe(401);
+      const otherKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+      const forged = jwt.sign({ role: 'admin' }, otherKey, { algorithm: 'RS256', subject: 'eve', expiresIn: 600 });
+      expect((await rs.call('/rooms', { token: forged })).status).toBe(401);
+      // The hub's own logins (HS256 with JWT_SECRET) keep working beside RS256.
+      expect((await rs.call('/rooms', { token: rs.token('own-login') })).status).toBe(200);
+    } finally {
+      await rs.close();
+    }
+  });
+});
+
 describe('commands', () => {
   it('npm run token mints a service token the hub accepts; hash-password prints a bcrypt hash', async () => {
     const out = execFileSync(process.execPath, ['dist/cli/token.js', '--sub', 'billing', '--role', 'publisher', '--ttl', '30d'], {

@@ -20,7 +20,7 @@ const claimsSchema = z.object({
 export interface TokenKeys {
   /** HS256 secret (signing and, without a public key, verification). */
   secret: string;
-  /** When set, tokens are verified as RS256 with this PEM key instead (issued elsewhere). */
+  /** When set, RS256 tokens (issued elsewhere) are also accepted, verified with this PEM key. */
   publicKey?: string | undefined;
 }
 
@@ -42,7 +42,10 @@ export class TokenService {
     if (token.length > 8192) return null;
     let decoded: unknown;
     try {
-      decoded = this.keys.publicKey !== undefined
+      // Each key verifies only its own algorithm: RS256 with the public key (tokens issued
+      // elsewhere), HS256 with the secret (our own logins). Anything else, `none` included, fails.
+      const alg = jwt.decode(token, { complete: true })?.header.alg;
+      decoded = alg === 'RS256' && this.keys.publicKey !== undefined
         ? jwt.verify(token, this.keys.publicKey, { algorithms: ['RS256'] })
         : jwt.verify(token, this.keys.secret, { algorithms: ['HS256'] });
     } catch {
