@@ -5,7 +5,6 @@
 // committed file's. Needs `nginx` on PATH (or /usr/sbin), Redis on
 // 127.0.0.1:6379 and `npm run build`.
 import { randomBytes } from 'node:crypto';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +13,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { environmentOf, loadCompose, nginxConfForTest, readRepoFile, type ComposeService } from './deployfiles.js';
 import { freePort, login, postJson, startChild, startHub, waitFor, type Child, type Hub } from './processes.js';
+import { RawStream } from './sse.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const NGINX = process.env.NGINX_BIN ?? '/usr/sbin/nginx';
@@ -21,60 +21,6 @@ const SECRET = `nginx-test-${randomBytes(24).toString('hex')}`;
 const PREFIX = `test-nginx-${randomBytes(4).toString('hex')}:`;
 const HEARTBEAT_MS = 1000;
 const RETRY_MS = 1000;
-
-interface SseEvent { id: string | undefined; event: string; data: string; at: number }
-
-/** A raw SSE reader over node:http: every frame with its arrival time, nothing in between. */
-class RawStream {
-  readonly events: SseEvent[] = [];
-  res!: IncomingMessage;
-  private buf = '';
-  private readonly req;
-
-  constructor(url: string, headers: Record<string, string>) {
-    this.req = httpRequest(url, { headers: { Accept: 'text/event-stream', ...headers } });
-  }
-
-  open(): Promise<IncomingMessage> {
-    return new Promise((resolve, reject) => {
-      this.req.once('error', reject);
-      this.req.once('response', (res) => {
-        this.res = res;
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => this.feed(chunk, performance.now()));
-        res.on('error', () => undefined);
-        resolve(res);
-      });
-      this.req.end();
-    });
-  }
-
-  private feed(chunk: string, at: number): void {
-    this.buf += chunk;
-    let i: number;
-    while ((i = this.buf.indexOf('\n\n')) >= 0) {
-      const frame = this.buf.slice(0, i);
-      this.buf = this.buf.slice(i + 2);
-      let id: string | undefined;
-      let event = 'message';
-      const data: string[] = [];
-      for (const line of frame.split('\n')) {
-        if (line.startsWith(':')) continue;
-        const c = line.indexOf(':');
-        const field = c < 0 ? line : line.slice(0, c);
-        const value = c < 0 ? '' : line.slice(c + 1).replace(/^ /, '');
-        if (field === 'id') id = value;
-        else if (field === 'event') event = value;
-        else if (field === 'data') data.push(value);
-      }
-      if (data.length > 0) this.events.push({ id, event, data: data.join('\n'), at });
-    }
-  }
-
-  close(): void {
-    this.req.destroy();
-  }
-}
 
 /** Event ids in the hub's order: digit strings by value, anything else as strings. */
 function idBefore(a: string, b: string): boolean {
