@@ -253,6 +253,50 @@ describe('nginx with deploy/nginx/nginx.conf in front of three hubs on Redis', (
     for (let i = 0; i < 6; i++) expect((await fetch(`${nginxUrl}/health`)).status).toBe(200);
   });
 
+  it('a graceful restart (SIGTERM, as docker stop sends): `shutdown` event, reconnect through nginx, resume', async () => {
+    const received: { type: string; id: string | null; data: Record<string, unknown> }[] = [];
+    const lastIds: (string | null)[] = [];
+    const es = new EventSource(`${nginxUrl}/events`, {
+      fetch: (input, init) => {
+        lastIds.push(init.headers['Last-Event-ID'] ?? null);
+        return fetch(input, { ...init, headers: { ...init.headers, Authorization: `Bearer ${aliceToken}` } });
+      },
+    });
+    sources.push(es);
+    for (const type of ['connected', 'shutdown', 'history-gap', 'probe2']) {
+      es.addEventListener(type, (e) => {
+        received.push({ type, id: e.lastEventId || null, data: JSON.parse(e.data) as Record<string, unknown> });
+      });
+    }
+    const connected = () => received.filter((r) => r.type === 'connected');
+    await waitFor('connected', () => connected().length === 1);
+    const servedBy = (connected()[0]!.data as { nodeId: string }).nodeId;
+    const stopping = hubByNode(servedBy);
+    const other = liveHubOtherThan(servedBy);
+    const publish = async (n: number) => {
+      const r = await postJson(`${other.url}/broadcast`, { type: 'probe2', data: { n } }, adminToken);
+      expect(r.status).toBe(202);
+      return (r.body as { id: string }).id;
+    };
+    const first = await publish(1);
+    await waitFor('probe 1', () => received.some((r) => r.id === first));
+
+    stopping.proc.kill('SIGTERM');
+    expect((await stopping.exited).code).toBe(0);
+    await publish(2);
+    await waitFor('reconnected', () => connected().length === 2, 10_000);
+    await publish(3);
+    await waitFor('probes 2 and 3', () => received.filter((r) => r.type === 'probe2').length === 3, 10_000);
+    es.close();
+
+    const shutdown = received.find((r) => r.type === 'shutdown');
+    expect(shutdown?.data).toMatchObject({ retryMs: RETRY_MS });
+    expect((connected()[1]!.data as { nodeId: string }).nodeId).toBe(nodeIds[hubs.indexOf(other)]);
+    expect(lastIds.at(-1)).toBe(first);
+    expect(received.filter((r) => r.type === 'probe2').map((r) => (r.data as { data: { n: number } }).data.n)).toEqual([1, 2, 3]);
+    expect(received.some((r) => r.type === 'history-gap')).toBe(false);
+  }, 30_000);
+
   it('keeps the access_token query parameter out of the nginx access log', async () => {
     const res = await fetch(`${nginxUrl}/events/history?limit=1&access_token=${encodeURIComponent(aliceToken)}`);
     expect(res.status).toBe(200);
