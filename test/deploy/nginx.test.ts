@@ -297,6 +297,11 @@ describe('nginx with deploy/nginx/nginx.conf in front of three hubs on Redis', (
     expect(received.some((r) => r.type === 'history-gap')).toBe(false);
   }, 30_000);
 
+  it('does not expose the per-process /metrics through nginx', async () => {
+    expect((await fetch(`${nginxUrl}/metrics`)).status).toBe(404);
+    expect((await fetch(`${hubs.find((h) => h.proc.exitCode === null && h.proc.signalCode === null)!.url}/metrics`)).status).toBe(200);
+  });
+
   it('keeps the access_token query parameter out of the nginx access log', async () => {
     const res = await fetch(`${nginxUrl}/events/history?limit=1&access_token=${encodeURIComponent(aliceToken)}`);
     expect(res.status).toBe(200);
