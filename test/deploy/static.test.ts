@@ -88,6 +88,11 @@ describe('Dockerfile', () => {
     }
     // and the compiled output from the builder
     expect(copies.some((c) => c.flags.from === builder!.name && c.sources.some((s) => /\/dist\/?$/.test(s)))).toBe(true);
+    // dist/ is ES modules: node needs package.json ("type": "module") beside it
+    const pkg = JSON.parse(readRepoFile('package.json')) as { type?: string };
+    if (pkg.type === 'module') expect(copies.some((c) => !c.flags.from && c.sources.includes('package.json'))).toBe(true);
+    // and the dashboard
+    expect(copies.some((c) => !c.flags.from && c.sources.includes('public'))).toBe(true);
   });
 
   it('uses a Node image that satisfies package.json engines', () => {
