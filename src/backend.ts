@@ -21,6 +21,8 @@ export interface Backend {
   idempotency: IdempotencyStore;
   lease: FeedLease;
   rateLimitStore?: (name: string) => Store;
+  /** Failed Redis calls so far (cluster mode), for metrics. */
+  redisErrors?: { readonly total: number };
   /** Releases connections and removes this process's state. */
   close(): Promise<void>;
 }

@@ -34,10 +34,11 @@ export async function startHub(config: Config, opts: { logger?: Logger } = {}): 
   const manager = new ConnectionManager();
   const metrics = new Metrics(manager, config.nodeId);
   const backend = await createBackend(config, manager, startedAt, logger);
+  if (backend.redisErrors !== undefined) metrics.countRedisErrors(backend.redisErrors);
   const hub = new Hub({
     nodeId: config.nodeId, retryMs: config.retryMs, heartbeatMs: config.heartbeatMs,
     maxEventBytes: config.maxEventBytes, maxBufferedBytes: config.maxBufferedBytes,
-    maxConnectionsPerUser: config.maxConnectionsPerUser, redisConfigured: config.redisUrl !== undefined,
+    maxConnectionsPerUser: config.maxConnectionsPerUser, redisConfigured: config.redisUrl !== undefined, startedAt,
   }, { broker: backend.broker, presence: backend.presence, idempotency: backend.idempotency, manager, logger, observer: metrics });
   await hub.start();
 

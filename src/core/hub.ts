@@ -7,8 +7,8 @@ import { userRoom } from './names.js';
 import { mayJoin, maySeeRoom } from './policy.js';
 import { encodeControl, encodeEvent, encodeRetry, eventJson, toPublicEvent } from './sse.js';
 import type {
-  Broker, BrokerListener, ControlMessage, DeliveryCounters, EventDraft, HubEvent, IdempotencyStore,
-  Metadata, PresenceStore, Principal, PublicEvent, RoomSummary,
+  Broker, BrokerListener, ControlMessage, DeliveryCounters, EventDraft, HistoryInfo, HubEvent, IdempotencyStore,
+  Metadata, NodeSummary, PresenceStore, Principal, PublicEvent, RoomSummary,
 } from './types.js';
 
 /** The hub's tunables (from config). */
@@ -21,6 +21,8 @@ export interface HubOptions {
   maxConnectionsPerUser: number;
   /** Whether Redis backs the hub: reported as `redis` in stats. */
   redisConfigured: boolean;
+  /** When this process started, ms since the epoch. */
+  startedAt: number;
 }
 
 /** What the hub logs through (pino's shape). */
@@ -116,6 +118,8 @@ export class Hub {
   private readonly observer: HubObserver | undefined;
   private readonly retryFrame: Buffer;
   private shuttingDown = false;
+  /** The last history figures read, for stats while the store is unreachable. */
+  private lastHistory: HistoryInfo = { size: 0, oldestId: null, newestId: null };
   /** Background work (presence updates, control fan-out) awaited on shutdown. */
   private readonly pending = new Set<Promise<unknown>>();
 
@@ -274,18 +278,18 @@ export class Hub {
     // Registered before history is read, so nothing published from here on is missed;
     // live frames are held until the replay is written.
     this.manager.add(conn);
-    conn.writeNow(this.retryFrame);
-    conn.writeNow(encodeControl('connected', {
-      connectionId: conn.id, userId: conn.userId, role: conn.role, rooms: [...conn.rooms],
-      nodeId: this.opts.nodeId, serverTime: new Date().toISOString(),
-    }));
-    this.track('presence open', this.presence.opened(conn).then((firsts) =>
-      Promise.all(firsts.map((room) => this.signalPresence(room, 'presence-join', conn.userId)))));
-
     try {
+      // Recorded hub-wide before `connected`: once a client sees it, stats, members and limits count it.
+      const firsts = await this.presence.opened(conn);
+      conn.writeNow(this.retryFrame);
+      conn.writeNow(encodeControl('connected', {
+        connectionId: conn.id, userId: conn.userId, role: conn.role, rooms: [...conn.rooms],
+        nodeId: this.opts.nodeId, serverTime: new Date().toISOString(),
+      }));
+      this.track('presence join', Promise.all(firsts.map((room) => this.signalPresence(room, 'presence-join', conn.userId))));
       if (req.lastEventId !== null) await this.replay(conn, req.lastEventId);
     } catch (err) {
-      this.logger.error({ err, connectionId: conn.id }, 'history replay failed; closing the stream so the client retries');
+      this.logger.error({ err, connectionId: conn.id }, 'opening the stream failed; closing it so the client retries');
       conn.sink.destroy();
       this.closeStream(conn);
       return conn;
@@ -434,11 +438,22 @@ export class Hub {
     return !this.shuttingDown && this.broker.isHealthy();
   }
 
-  /** Hub-wide figures. */
+  /** Hub-wide figures; while the shared store is unreachable, this process's own, with `redis: "down"`. */
   async stats(): Promise<HubStats> {
-    const [nodes, activeUsers, rooms, history] = await Promise.all([
-      this.presence.nodes(), this.presence.activeUsers(), this.presence.rooms(), this.broker.historyInfo(),
-    ]);
+    let view: [NodeSummary[], number, RoomSummary[], HistoryInfo];
+    try {
+      view = await Promise.all([
+        this.presence.nodes(), this.presence.activeUsers(), this.presence.rooms(), this.broker.historyInfo(),
+      ]);
+      this.lastHistory = view[3];
+    } catch (err) {
+      this.logger.warn({ err }, 'stats: shared state unreachable; answering with this process only');
+      view = [[{
+        nodeId: this.opts.nodeId, connections: this.manager.size,
+        uptimeSec: Math.floor((Date.now() - this.opts.startedAt) / 1000), counters: { ...this.manager.counters },
+      }], this.manager.userCount, this.manager.rooms(), this.lastHistory];
+    }
+    const [nodes, activeUsers, rooms, history] = view;
     const events: DeliveryCounters = { published: 0, delivered: 0, evicted: 0, replayed: 0 };
     for (const n of nodes) {
       events.published += n.counters.published;

@@ -43,6 +43,18 @@ export class Metrics implements HubObserver {
     });
   }
 
+  /** Exposes a running count of failed Redis calls as `roomcast_redis_errors_total`. */
+  countRedisErrors(source: { readonly total: number }): void {
+    let reported = 0;
+    new Counter({
+      name: 'roomcast_redis_errors_total', help: 'Redis calls that failed (logged with their operation)', registers: [this.registry],
+      collect() {
+        this.inc(source.total - reported);
+        reported = source.total;
+      },
+    });
+  }
+
   dispatched(latencyMs: number): void {
     this.latency.observe(Math.max(0, latencyMs) / 1000);
   }

@@ -1,7 +1,7 @@
 // Several real hub processes on the real Redis behave as one hub.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  type HubNode, Stream, api, assertBuilt, deletePrefix, newPrefix, percentile, sleep, startNode, stopAll, token, waitFor,
+  type HubNode, Stream, api, assertBuilt, deletePrefix, newPrefix, percentile, startNode, stopAll, token, waitFor,
 } from './cluster-harness.js';
 
 const prefix = newPrefix('cluster');
@@ -17,6 +17,14 @@ async function open(node: HubNode, user: string, query: Record<string, string> =
   const s = await Stream.open(node.url, token(user), query, headers);
   streams.push(s);
   return s;
+}
+
+/** Publishes a last event and waits for it on every stream; events arrive in order, so all earlier ones are in. */
+async function endMarker(on: Stream[], target: Record<string, string>): Promise<string> {
+  const r = await api(a.url, 'POST', '/broadcast', { token: pub, body: { type: 'end-marker', ...target } });
+  const id = r.body.id as string;
+  for (const s of on) await waitFor('the end marker', () => s.events().some((m) => m.id === id), 5000);
+  return id;
 }
 
 beforeAll(async () => {
@@ -37,7 +45,6 @@ describe('cluster mode: many processes, one hub', () => {
     const sb = await open(b, 'd-bob', { rooms: 'd-room' });
     const sc = await open(c, 'd-carol');
     const sa2 = await open(c, 'd-alice');
-    await sleep(100);
     const nodes = [a, b, c];
     const targets = [{}, { room: 'd-room' }, { userId: 'd-alice' }, { userId: 'd-carol' }];
     const posted = await Promise.all(Array.from({ length: 40 }, (_, i) => api(nodes[i % 3]!.url, 'POST', '/broadcast', {
@@ -52,13 +59,11 @@ describe('cluster mode: many processes, one hub', () => {
       [sc, idsOf((i) => everyone(i) || i % 4 === 3)],
       [sa2, idsOf((i) => everyone(i) || i % 4 === 2)],
     ]);
-    for (const [s, ids] of expected) {
-      await waitFor('all deliveries', () => s.events().length >= ids.length, 5000);
-    }
-    await sleep(200);
+    // A last event to everyone: once it has arrived, everything published before it has too.
+    const end = await endMarker([sa, sb, sc, sa2], {});
     for (const [s, ids] of expected) {
       // exactly once, in id order (ids increase in publish order across the hub)
-      expect(s.events().map((m) => m.id)).toEqual(ids);
+      expect(s.events().map((m) => m.id).filter((id) => id !== end)).toEqual(ids);
       for (const m of s.events()) expect(m.data.id).toBe(m.id);
     }
     // recipients counts every process's connections (room: alice on a, bob on b)
@@ -109,10 +114,9 @@ describe('cluster mode: many processes, one hub', () => {
     const s2 = await open(b, 'r-user', { rooms: 'r-room' }, { 'Last-Event-ID': last });
     const liveIds = await live;
     const all = [...missed, ...liveIds];
-    await waitFor('resumed events', () => s2.events().length >= all.length, 5000);
-    await sleep(150);
+    const end = await endMarker([s2], { room: 'r-room' });
     expect(s2.ofType('history-gap')).toEqual([]);
-    expect(s2.events().map((m) => m.id)).toEqual(all);
+    expect(s2.events().map((m) => m.id).filter((id) => id !== end)).toEqual(all);
   });
 
   it('applies join and leave from any process to every connection of the user; membership sticks across processes', async () => {
@@ -185,7 +189,6 @@ describe('cluster mode: many processes, one hub', () => {
     await open(a, 'm-user');
     await open(b, 'm-user');
     await open(c, 'm-user');
-    await sleep(50);
     const fourth = await Stream.open(a.url, token('m-user'));
     streams.push(fourth);
     expect(fourth.status).toBe(429);

@@ -52,11 +52,14 @@ describe('built-in feeds on a cluster', () => {
       const watcherNode = nodes.find((n) => n !== holder)!;
       const s = await Stream.open(watcherNode.url, token('f-user'));
       streams.push(s);
-      await sleep(3500);
-      const times = s.ofType('time');
-      // one feed: about one `time` per second, not one per process
-      expect(times.length).toBeGreaterThanOrEqual(2);
-      expect(times.length).toBeLessThanOrEqual(5);
+      // One feed ticks once a second: four ticks span about three seconds. Two feeds (one per
+      // process) would put four ticks within about one and a half.
+      const tickSpan = (from: number): number => {
+        const ticks = s.ofType('time').slice(from, from + 4).map((m) => (m.data.data as { time: number }).time);
+        return ticks[3]! - ticks[0]!;
+      };
+      await waitFor('four time ticks', () => s.ofType('time').length >= 4, 8000);
+      expect(tickSpan(0)).toBeGreaterThanOrEqual(2500);
       await holder.kill('SIGKILL');
       const killedAt = Date.now();
       const seen = s.ofType('time').length;
@@ -67,9 +70,9 @@ describe('built-in feeds on a cluster', () => {
       const next = await holderOf();
       expect(next).toBeDefined();
       expect(next).not.toBe(holder);
-      await sleep(2200);
-      const window = s.ofType('time').filter((m) => m.wall > Date.now() - 2000);
-      expect(window.length).toBeLessThanOrEqual(3);
+      const after = s.ofType('time').length;
+      await waitFor('four ticks from the new holder', () => s.ofType('time').length >= after + 4, 8000);
+      expect(tickSpan(after)).toBeGreaterThanOrEqual(2500);
     } finally {
       redis.disconnect();
     }

@@ -2,7 +2,7 @@
 // returns, everything works again by itself within seconds (resubscription, presence rewritten).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  type HubNode, type PrivateRedis, Stream, api, assertBuilt, newPrefix, privateRedis, sleep, startNode, stopAll, token, waitFor,
+  type HubNode, type PrivateRedis, Stream, api, assertBuilt, newPrefix, privateRedis, startNode, stopAll, token, waitFor,
 } from './cluster-harness.js';
 
 const prefix = newPrefix('outage');
@@ -52,10 +52,14 @@ describe('Redis outage', () => {
     const login = await api(b.url, 'POST', '/auth/login', { body: { username: 'someone', password: 'x' } });
     expect(login).toMatchObject({ status: 503, body: { error: { code: 'unavailable' } } });
     expect((await api(a.url, 'GET', '/health')).status).toBe(200);
+    // stats still answer, from this process alone, and say Redis is down
+    const admin = token('ops', 'admin');
+    const statsDown = await api(a.url, 'GET', '/stats', { token: admin });
+    expect(statsDown).toMatchObject({ status: 200, body: { redis: 'down', totalConnections: 1 } });
     // streams stay open and keep their heartbeat through the outage
     const pingsA = sa.pings;
     const pingsB = sb.pings;
-    await sleep(1200);
+    await waitFor('pings on both streams during the outage', () => sa.pings > pingsA && sb.pings > pingsB, 5000);
     expect(sa.ended || sb.ended).toBe(false);
     expect(sa.pings).toBeGreaterThan(pingsA);
     expect(sb.pings).toBeGreaterThan(pingsB);
@@ -75,7 +79,6 @@ describe('Redis outage', () => {
       expect(s.events().map((m) => m.data.data)).toEqual(['before', 'after', 'again']);
     }
     // presence is rewritten by each process: the hub-wide view is whole again
-    const admin = token('ops', 'admin');
     await waitFor('presence rewritten', async () => {
       const st = (await api(b.url, 'GET', '/stats', { token: admin })).body;
       return st.redis === 'up' && st.totalConnections === 2 && st.roomStats['o-room'] === 2 && st.nodes.length === 2;
