@@ -6,6 +6,7 @@ import { createBackend, type Backend } from './backend.js';
 import type { Config } from './config.js';
 import { ConnectionManager } from './core/connection-manager.js';
 import { Hub } from './core/hub.js';
+import { createStreamHandler, isStreamRequest } from './http/stream-handler.js';
 import { TokenService } from './http/tokens.js';
 import { UserDirectory } from './http/users.js';
 import { createLogger } from './observability/logger.js';
@@ -46,7 +47,9 @@ export async function startHub(config: Config, opts: { logger?: Logger } = {}): 
     config, hub, tokens, users, metrics, logger, startedAt,
     ...(backend.rateLimitStore ? { rateLimitStore: backend.rateLimitStore } : {}),
   });
-  const server = createServer(app);
+  const streams = createStreamHandler({ hub, tokens, config, logger });
+  // Streams go straight to their handler; everything else through Express.
+  const server = createServer((req, res) => (isStreamRequest(req) ? streams(req, res) : app(req, res)));
   // Streams are long-lived; only the request head has a deadline.
   server.requestTimeout = 0;
   server.headersTimeout = 30_000;

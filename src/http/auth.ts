@@ -1,5 +1,6 @@
 import { parse as parseCookie } from 'cookie';
-import type { Request, RequestHandler, Response } from 'express';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { RequestHandler, Response } from 'express';
 import { HubError } from '../core/errors.js';
 import type { Principal, Role } from '../core/types.js';
 import type { TokenService } from './tokens.js';
@@ -8,20 +9,28 @@ import type { TokenService } from './tokens.js';
 export const TOKEN_COOKIE = 'roomcast_token';
 
 /** The request's token: Authorization header, then `access_token` query, then the cookie. */
-export function extractToken(req: Request): string | undefined {
-  const header = req.headers.authorization;
+export function extractToken(headers: IncomingHttpHeaders, query: Record<string, unknown>): string | undefined {
+  const header = headers.authorization;
   if (header !== undefined) {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
     return m?.[1] ?? '';
   }
-  const q = req.query.access_token;
+  const q = query.access_token;
   if (typeof q === 'string' && q !== '') return q;
-  const cookies = req.headers.cookie;
+  const cookies = headers.cookie;
   if (cookies !== undefined) {
     const value = parseCookie(cookies)[TOKEN_COOKIE];
     if (value) return value;
   }
   return undefined;
+}
+
+/** The verified caller of a token, or a 401 HubError. */
+export function principalFrom(tokens: TokenService, token: string | undefined): Principal {
+  if (token === undefined) throw new HubError('unauthenticated', 'a bearer token is required');
+  const principal = tokens.verify(token);
+  if (principal === null) throw new HubError('unauthenticated', 'the token is invalid or expired');
+  return principal;
 }
 
 /** The verified caller of a request that passed `authenticate`. */
@@ -32,11 +41,7 @@ export function principalOf(res: Response): Principal {
 /** Verifies the request's token; 401 `unauthenticated` when missing, forged or expired. */
 export function authenticate(tokens: TokenService): RequestHandler {
   return (req, res, next) => {
-    const token = extractToken(req);
-    if (token === undefined) return next(new HubError('unauthenticated', 'a bearer token is required'));
-    const principal = tokens.verify(token);
-    if (principal === null) return next(new HubError('unauthenticated', 'the token is invalid or expired'));
-    res.locals.principal = principal;
+    res.locals.principal = principalFrom(tokens, extractToken(req.headers, req.query as Record<string, unknown>));
     next();
   };
 }

@@ -1,15 +1,20 @@
-import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import type { ServerResponse } from 'node:http';
+import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { ZodError } from 'zod';
 import { ERROR_STATUS, HubError, type ErrorCode, type ErrorDetail } from '../core/errors.js';
 
-/** Writes the contract's error body. */
-export function sendError(res: Response, code: ErrorCode, message: string, details?: ErrorDetail[]): void {
+/** Writes the contract's error body on any Node response (Express's included). */
+export function sendError(res: ServerResponse, code: ErrorCode, message: string, details?: ErrorDetail[]): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
+  const body = JSON.stringify({ error: details === undefined ? { code, message } : { code, message, details } });
+  res.statusCode = ERROR_STATUS[code];
   if (code === 'unauthenticated') res.setHeader('WWW-Authenticate', 'Bearer realm="roomcast"');
-  res.status(ERROR_STATUS[code]).json({ error: details === undefined ? { code, message } : { code, message, details } });
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  res.end(body);
 }
 
 /** Zod issues as the contract's `details`, each naming its field path. */

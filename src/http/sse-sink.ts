@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import type { Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import type { SseSink } from '../core/connection.js';
 
 /** The stream's own headers; never compressed, never buffered by proxies. */
@@ -11,7 +11,7 @@ export const SSE_HEADERS: Readonly<Record<string, string>> = {
 };
 
 /** The response head as bytes: the headers middleware set (helmet, CORS) plus the SSE ones. */
-function responseHead(res: Response): string {
+function responseHead(res: ServerResponse): string {
   for (const [k, v] of Object.entries(SSE_HEADERS)) res.setHeader(k, v);
   res.removeHeader('Content-Length');
   res.removeHeader('Transfer-Encoding');
@@ -37,7 +37,7 @@ export class SocketSink implements SseSink {
   private constructor(private readonly socket: Socket) {}
 
   /** Writes the 200 head and returns the sink for the rest of the stream. */
-  static open(res: Response): SocketSink {
+  static open(res: ServerResponse): SocketSink {
     const socket = res.socket as Socket;
     socket.setNoDelay(true);
     socket.setTimeout(0);
