@@ -41,6 +41,8 @@ export class ConnectionManager {
   private readonly byId = new Map<string, Connection>();
   private readonly byUser = new Map<string, Set<Connection>>();
   private readonly byRoom = new Map<string, Set<Connection>>();
+  /** Room → user → that user's connections in the room here (presence and member counts). */
+  private readonly roomUsers = new Map<string, Map<string, number>>();
   /** Expiry second → connections whose token expires then. */
   private readonly expiries = new Map<number, Set<Connection>>();
   private heartbeatTimer: NodeJS.Timeout | undefined;
@@ -71,7 +73,7 @@ export class ConnectionManager {
   add(conn: Connection): void {
     this.byId.set(conn.id, conn);
     addTo(this.byUser, conn.userId, conn);
-    for (const room of conn.rooms) addTo(this.byRoom, room, conn);
+    for (const room of conn.rooms) this.enter(conn, room);
     addTo(this.expiries, conn.exp, conn);
   }
 
@@ -82,7 +84,7 @@ export class ConnectionManager {
     removeFrom(this.byUser, conn.userId, conn);
     removeFrom(this.expiries, conn.exp, conn);
     const rooms = [...conn.rooms];
-    for (const room of rooms) removeFrom(this.byRoom, room, conn);
+    for (const room of rooms) this.exit(conn, room);
     return rooms;
   }
 
@@ -90,15 +92,39 @@ export class ConnectionManager {
   join(conn: Connection, room: string): boolean {
     if (conn.rooms.has(room) || !this.byId.has(conn.id)) return false;
     conn.rooms.add(room);
-    addTo(this.byRoom, room, conn);
+    this.enter(conn, room);
     return true;
   }
 
   /** Takes a connection out of a room; false when it was not there. */
   leave(conn: Connection, room: string): boolean {
     if (!conn.rooms.delete(room)) return false;
-    removeFrom(this.byRoom, room, conn);
+    this.exit(conn, room);
     return true;
+  }
+
+  private enter(conn: Connection, room: string): void {
+    addTo(this.byRoom, room, conn);
+    let users = this.roomUsers.get(room);
+    if (users === undefined) this.roomUsers.set(room, (users = new Map()));
+    users.set(conn.userId, (users.get(conn.userId) ?? 0) + 1);
+  }
+
+  private exit(conn: Connection, room: string): void {
+    removeFrom(this.byRoom, room, conn);
+    const users = this.roomUsers.get(room);
+    if (users === undefined) return;
+    const n = (users.get(conn.userId) ?? 0) - 1;
+    if (n > 0) users.set(conn.userId, n);
+    else {
+      users.delete(conn.userId);
+      if (users.size === 0) this.roomUsers.delete(room);
+    }
+  }
+
+  /** The user's connections in a room here. */
+  userConnectionsInRoom(userId: string, room: string): number {
+    return this.roomUsers.get(room)?.get(userId) ?? 0;
   }
 
   /** One connection by id. */
@@ -118,8 +144,7 @@ export class ConnectionManager {
 
   /** True when one of the user's connections here is in the room. */
   userInRoom(userId: string, room: string): boolean {
-    for (const c of this.ofUser(userId)) if (c.rooms.has(room)) return true;
-    return false;
+    return this.userConnectionsInRoom(userId, room) > 0;
   }
 
   /** Number of open connections here. */
@@ -141,18 +166,14 @@ export class ConnectionManager {
   rooms(): LocalRoom[] {
     const out: LocalRoom[] = [];
     for (const [roomId, conns] of this.byRoom) {
-      const users = new Set<string>();
-      for (const c of conns) users.add(c.userId);
-      out.push({ roomId, connections: conns.size, users: users.size });
+      out.push({ roomId, connections: conns.size, users: this.roomUsers.get(roomId)?.size ?? 0 });
     }
     return out;
   }
 
   /** Users in a room here, with their connection counts. */
   members(room: string): Map<string, number> {
-    const out = new Map<string, number>();
-    for (const c of this.inRoom(room)) out.set(c.userId, (out.get(c.userId) ?? 0) + 1);
-    return out;
+    return new Map(this.roomUsers.get(room));
   }
 
   /** The connections an event with this target reaches, from the indexes. */

@@ -1,3 +1,4 @@
+import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { z } from 'zod';
 import { isRoomId, USER_ID_RE } from '../core/names.js';
@@ -26,14 +27,21 @@ export interface TokenKeys {
 
 /** Issues and verifies roomcast tokens. */
 export class TokenService {
-  constructor(private readonly keys: TokenKeys, readonly ttlSec: number) {}
+  /** Key objects built once: given a string, jsonwebtoken would try it as a PEM and rebuild it on every call. */
+  private readonly secret: KeyObject;
+  private readonly publicKey: KeyObject | undefined;
+
+  constructor(keys: TokenKeys, readonly ttlSec: number) {
+    this.secret = createSecretKey(Buffer.from(keys.secret, 'utf8'));
+    this.publicKey = keys.publicKey === undefined ? undefined : createPublicKey(keys.publicKey);
+  }
 
   /** Signs an HS256 token for a user. */
   issue(sub: string, role: Role, opts: { ttlSec?: number; rooms?: readonly string[] } = {}): { token: string; expiresIn: number } {
     const expiresIn = opts.ttlSec ?? this.ttlSec;
     const payload: Record<string, unknown> = { role };
     if (opts.rooms !== undefined) payload.rooms = [...opts.rooms];
-    const token = jwt.sign(payload, this.keys.secret, { algorithm: 'HS256', subject: sub, expiresIn });
+    const token = jwt.sign(payload, this.secret, { algorithm: 'HS256', subject: sub, expiresIn });
     return { token, expiresIn };
   }
 
@@ -45,9 +53,9 @@ export class TokenService {
       // Each key verifies only its own algorithm: RS256 with the public key (tokens issued
       // elsewhere), HS256 with the secret (our own logins). Anything else, `none` included, fails.
       const alg = jwt.decode(token, { complete: true })?.header.alg;
-      decoded = alg === 'RS256' && this.keys.publicKey !== undefined
-        ? jwt.verify(token, this.keys.publicKey, { algorithms: ['RS256'] })
-        : jwt.verify(token, this.keys.secret, { algorithms: ['HS256'] });
+      decoded = alg === 'RS256' && this.publicKey !== undefined
+        ? jwt.verify(token, this.publicKey, { algorithms: ['RS256'] })
+        : jwt.verify(token, this.secret, { algorithms: ['HS256'] });
     } catch {
       return null;
     }

@@ -15,9 +15,7 @@ export class MemoryPresence implements PresenceStore {
   ) {}
 
   private countInRoom(userId: string, room: string): number {
-    let n = 0;
-    for (const c of this.manager.ofUser(userId)) if (c.rooms.has(room)) n++;
-    return n;
+    return this.manager.userConnectionsInRoom(userId, room);
   }
 
   // The manager has already indexed the change when these are called.
