@@ -61,8 +61,8 @@ describe('the image entrypoint, run as the Dockerfile declares it', () => {
   /**
    * Sends the image's STOPSIGNAL to the entrypoint (tini) and checks the graceful path ran:
    * the hub logged its shutdown for that signal, every stream was ended by the server, and the
-   * process exited 0 within SHUTDOWN_TIMEOUT_MS. Returns the time taken and how many streams
-   * received `event: shutdown` as their last frame.
+   * process exited 0 within SHUTDOWN_TIMEOUT_MS, and every stream received `event: shutdown` as
+   * its last frame.
    */
   async function stopAndCheck(child: Child, streams: RawStream[], nodes: string[] = []): Promise<{ took: number; withShutdownFrame: number }> {
     const started = performance.now();
@@ -86,9 +86,8 @@ describe('the image entrypoint, run as the Dockerfile declares it', () => {
         withShutdownFrame++;
       }
     }
-    // The contract also wants `event: shutdown` on every stream. The hub sends it, but on a loaded
-    // machine some streams end without it (reported; see docs/operations.md). Once fixed, assert
-    // withShutdownFrame === streams.length here.
+    // The contract: every stream gets `event: shutdown` as its last frame.
+    expect(withShutdownFrame, 'streams that received event: shutdown').toBe(streams.length);
     return { took, withShutdownFrame };
   }
 
