@@ -152,7 +152,7 @@ describe('POST /broadcast/batch', () => {
     expect(s.dataOf<{ data: number }>('b').map((e) => e.data)).toEqual(events.map((e) => e.data));
   });
 
-  it('refuses 101 events, and publishes nothing when one event is bad', async () => {
+  it('refuses 101 events, and publishes nothing when one event is bad, too big or aimed at a closed connection', async () => {
     const before = hub.running.hub.manager.counters.published;
     const tooMany = await publish({ events: Array.from({ length: 101 }, () => ({ type: 'b' })) }, '/broadcast/batch');
     expect(tooMany.status).toBe(400);
@@ -161,6 +161,8 @@ describe('POST /broadcast/batch', () => {
     expect(await oneBad.json()).toMatchObject({ error: { details: [{ path: 'events.1.type' }] } });
     const oneBig = await publish({ events: [{ type: 'ok' }, { type: 'big', data: 'x'.repeat(3000) }] }, '/broadcast/batch');
     expect(oneBig.status).toBe(413);
+    const oneGone = await publish({ events: [{ type: 'ok' }, { type: 'ok', connectionId: 'not-open' }] }, '/broadcast/batch');
+    expect(oneGone.status).toBe(404);
     expect(hub.running.hub.manager.counters.published).toBe(before);
   });
 });

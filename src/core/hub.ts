@@ -193,6 +193,20 @@ export class Hub {
 
   /** Publishes one event (history append, then fan-out to every process); sender is the token's sub. */
   async publish(sender: string, input: PublishInput): Promise<PublishResult> {
+    return this.emit(await this.prepare(sender, input));
+  }
+
+  /** Publishes events in order; all are checked first (size, target), so a bad one publishes nothing. */
+  async publishBatch(sender: string, inputs: readonly PublishInput[]): Promise<{ ids: string[] }> {
+    const drafts: EventDraft[] = [];
+    for (const input of inputs) drafts.push(await this.prepare(sender, input));
+    const ids: string[] = [];
+    for (const draft of drafts) ids.push((await this.emit(draft)).id);
+    return { ids };
+  }
+
+  /** Checks one event (the target connection is open, the encoded size fits) and builds its draft. */
+  private async prepare(sender: string, input: PublishInput): Promise<EventDraft> {
     this.assertOpen();
     let ownerUserId: string | null = null;
     if (input.connectionId !== null) {
@@ -205,6 +219,12 @@ export class Hub {
       connectionId: input.connectionId, filters: input.filters, sender, ownerUserId, dataJson,
     };
     this.assertSize(draft, dataJson);
+    return draft;
+  }
+
+  /** Appends a checked draft to history and fans it out; counts who it reaches. */
+  private async emit(draft: EventDraft): Promise<PublishResult> {
+    this.assertOpen();
     const recipients = await this.countRecipients(draft);
     let ev: HubEvent;
     try {
@@ -215,16 +235,6 @@ export class Hub {
     }
     this.manager.counters.published++;
     return { id: ev.id, recipients };
-  }
-
-  /** Publishes events in order; validated and sized all first, so a bad one publishes nothing. */
-  async publishBatch(sender: string, inputs: readonly PublishInput[]): Promise<{ ids: string[] }> {
-    for (const input of inputs) {
-      this.assertSize({ ...input, sender, ownerUserId: null, data: input.data ?? null }, JSON.stringify(input.data ?? null));
-    }
-    const ids: string[] = [];
-    for (const input of inputs) ids.push((await this.publish(sender, input)).id);
-    return { ids };
   }
 
   /** Runs a publish once per idempotency key (scoped to the sender). */
