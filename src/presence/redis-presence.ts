@@ -8,8 +8,12 @@ import type {
   ConnectionInfo, DeliveryCounters, NodeSummary, PresenceStore, RoomSummary, Target,
 } from '../core/types.js';
 
-/** A node is dead when it missed this many heartbeats. */
-export const DEAD_AFTER_BEATS = 3;
+/**
+ * A node is dead once this many heartbeat intervals pass without its beat: under the contract's
+ * three, so a SIGKILLed node is gone within three intervals even counting the last beat's age,
+ * and over two, so one late beat (a busy event loop) does not declare a live node dead.
+ */
+export const DEAD_AFTER_BEATS = 2.5;
 /** Node keys outlive the liveness window by this many beats, so a reaper can still read them. */
 const KEY_TTL_BEATS = 6;
 /** User-level room memberships are forgotten after this long without a change. */
@@ -53,7 +57,7 @@ export class RedisPresence implements PresenceStore {
 
   constructor(private readonly redis: Redis, private readonly manager: ConnectionManager, private readonly opts: RedisPresenceOptions) {
     this.ttlMs = opts.heartbeatMs * KEY_TTL_BEATS;
-    this.windowMs = opts.heartbeatMs * DEAD_AFTER_BEATS;
+    this.windowMs = Math.ceil(opts.heartbeatMs * DEAD_AFTER_BEATS);
     const defs = {
       opened: OPENED_LUA, closed: CLOSED_LUA, membership: MEMBERSHIP_LUA, read: READ_LUA,
       heartbeat: HEARTBEAT_LUA, reap: REAP_LUA, resync: RESYNC_LUA, leave: LEAVE_LUA,
