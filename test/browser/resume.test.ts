@@ -1,6 +1,6 @@
 // The dashboard across interruptions: an expired session and a history gap, shown with a way back in;
 // a hub stopped and restarted on the same port, after which the page shows what was published meanwhile.
-import { Redis } from 'ioredis';
+import { deletePrefix } from '../support/redis-keys.js';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -90,18 +90,7 @@ describe('a hub restarted on the same port', () => {
 
   afterAll(async () => {
     if (!redis) return;
-    const client = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
-    try {
-      await client.connect();
-      let cursor = '0';
-      do {
-        const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-        cursor = next;
-        if (keys.length > 0) await client.del(...keys);
-      } while (cursor !== '0');
-    } finally {
-      client.disconnect();
-    }
+    await deletePrefix(prefix, REDIS_URL);
   });
 
   it('reconnects by itself and shows the events published while it was down, in order, once each', async () => {

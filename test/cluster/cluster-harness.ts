@@ -10,10 +10,14 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import jwt from 'jsonwebtoken';
+import { REDIS_URL } from '../support/redis-keys.js';
+import { sleep, waitFor } from '../support/wait.js';
+
+export { deletePrefix, REDIS_URL } from '../support/redis-keys.js';
+export { sleep, waitFor } from '../support/wait.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const MAIN = `${ROOT}dist/main.js`;
-export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const SECRET = 'cluster-test-secret-0123456789-abcdefghijklmnop';
 
 export function assertBuilt(): void {
@@ -50,23 +54,6 @@ export async function freeConsecutivePorts(n: number): Promise<number> {
     if (ok) return base;
   }
   throw new Error(`no ${n} consecutive free ports`);
-}
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000, everyMs = 25): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastErr: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      lastErr = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ''}`);
-    await sleep(everyMs);
-  }
 }
 
 const children = new Set<ChildProcess>();
@@ -240,20 +227,6 @@ export async function inspect(url = REDIS_URL): Promise<Redis> {
   const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
   await r.connect();
   return r;
-}
-
-export async function deletePrefix(prefix: string, url = REDIS_URL): Promise<void> {
-  const r = await inspect(url);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await r.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    r.disconnect();
-  }
 }
 
 /** A private redis-server (for outages), on a free port, without persistence. */

@@ -12,6 +12,7 @@ import { MemoryIdempotency } from '../../src/presence/memory-idempotency.js';
 import { MemoryPresence } from '../../src/presence/memory-presence.js';
 import { RedisIdempotency } from '../../src/presence/redis-idempotency.js';
 import { RedisPresence } from '../../src/presence/redis-presence.js';
+import { deleteKeys } from '../support/redis-keys.js';
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -75,20 +76,12 @@ export class RedisFixture {
 
   async cleanup(): Promise<void> {
     const admin = await this.client('cleanup');
-    for (const prefix of this.prefixes) await deletePrefix(admin, prefix);
+    for (const prefix of this.prefixes) await deleteKeys(admin, prefix);
     await Promise.all(this.clients.map((c) => closeRedis(c)));
     this.clients.length = 0;
   }
 }
 
-export async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
-}
 
 export interface BrokerFactory {
   name: string;

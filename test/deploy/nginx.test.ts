@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventSource } from 'eventsource';
-import { Redis } from 'ioredis';
+import { deletePrefix } from '../support/redis-keys.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { environmentOf, loadCompose, nginxConfForTest, readRepoFile, type ComposeService } from './deployfiles.js';
 import { freePort, login, postJson, startChild, startHub, waitFor, type Child, type Hub } from './processes.js';
@@ -102,18 +102,7 @@ describe('nginx with deploy/nginx/nginx.conf in front of three hubs on Redis', (
     await nginx?.kill('SIGQUIT');
     await Promise.all(hubs.map((h) => h.kill('SIGTERM')));
     // Leave Redis as we found it.
-    const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
-    try {
-      await redis.connect();
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length > 0) await redis.del(...keys);
-      } while (cursor !== '0');
-    } finally {
-      redis.disconnect();
-    }
+    await deletePrefix(PREFIX, REDIS_URL);
     if (dir) rmSync(dir, { recursive: true, force: true });
   }, 30_000);
 

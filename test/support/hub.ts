@@ -6,6 +6,9 @@ import { loadConfig } from '../../src/config.js';
 import type { Role } from '../../src/core/types.js';
 import { startHub, type RunningHub } from '../../src/server.js';
 import { mustStream, type RawStream } from './sse-client.js';
+import { freePort } from './wait.js';
+
+export { freePort } from './wait.js';
 
 /** The secret every test hub signs with. */
 export const TEST_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
@@ -104,17 +107,4 @@ export async function spawnHub(env: Record<string, string>, waitReady = true): P
     }
   }
   return child;
-}
-
-/** A port that was free a moment ago. */
-export async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
 }
