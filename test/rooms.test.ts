@@ -76,6 +76,10 @@ describe('join and leave', () => {
     const l = await post('/rooms/solo/leave', t, { connectionId: id });
     expect(await l.json()).toEqual({ roomId: 'solo', left: 1 });
     await one.next('room-left');
+    // A user-level leave counts only the connections that were in the room.
+    await post('/rooms/solo/join', t, { connectionId: id });
+    expect(await (await post('/rooms/solo/leave', t)).json()).toEqual({ roomId: 'solo', left: 1 });
+    expect(await (await post('/rooms/solo/leave', t)).json()).toEqual({ roomId: 'solo', left: 0 });
     // A new tab does not inherit a connection-level membership.
     const three = await hub.stream('/events', t);
     expect((await three.next<{ rooms: string[] }>('connected')).rooms).not.toContain('solo');

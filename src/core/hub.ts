@@ -373,10 +373,10 @@ export class Hub {
       await this.broker.publishControl({ kind: 'leave', room, userId: owner, connectionId });
       return 1;
     }
-    const wasIn = await this.presence.userInRoom(principal.userId, room);
+    const inRoom = (await this.presence.members(room)).get(principal.userId) ?? 0;
     await this.presence.removeUserRoom(principal.userId, room);
     await this.broker.publishControl({ kind: 'leave', room, userId: principal.userId, connectionId: null });
-    return wasIn ? this.presence.userConnections(principal.userId) : 0;
+    return inRoom;
   }
 
   /** Rooms the caller may see, hub-wide. */
