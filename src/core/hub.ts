@@ -291,6 +291,7 @@ export class Hub {
     try {
       // Recorded hub-wide before `connected`: once a client sees it, stats, members and limits count it.
       const firsts = await this.presence.opened(conn);
+      await this.reconcileSticky(principal, conn, sticky, req.rooms);
       conn.writeNow(this.retryFrame);
       conn.writeNow(encodeControl('connected', {
         connectionId: conn.id, userId: conn.userId, role: conn.role, rooms: [...conn.rooms],
@@ -306,6 +307,24 @@ export class Hub {
     }
     if (!conn.goLive()) this.manager.evict(conn);
     return conn;
+  }
+
+  /**
+   * A user-level join or leave racing this connect may have missed it: its control message can
+   * arrive before the connection was indexed, after the first read of the user's rooms. Now that
+   * the connection is indexed (and so reached by any later one), read them again and catch up.
+   */
+  private async reconcileSticky(principal: Principal, conn: Connection, before: readonly string[], asked: readonly string[]): Promise<void> {
+    const now = new Set((await this.presence.userRooms(principal.userId)).filter((r) => mayJoin(principal, r)));
+    for (const room of now) {
+      if (this.manager.join(conn, room) && (await this.presence.joined(conn, room))) {
+        this.track('presence join', this.signalPresence(room, 'presence-join', conn.userId));
+      }
+    }
+    for (const room of before) {
+      if (now.has(room) || asked.includes(room) || !this.manager.leave(conn, room)) continue;
+      if (await this.presence.left(conn, room)) this.track('presence leave', this.signalPresence(room, 'presence-leave', conn.userId));
+    }
   }
 
   /** Writes the history after `lastEventId` that the connection is entitled to, pacing on drain. */
