@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import jwt from 'jsonwebtoken';
 import { REDIS_URL } from '../support/redis-keys.js';
+import { takeFrames } from '../support/sse-client.js';
 import { sleep, waitFor } from '../support/wait.js';
 
 export { deletePrefix, REDIS_URL } from '../support/redis-keys.js';
@@ -178,28 +179,14 @@ export class Stream {
   }
 
   private feed(chunk: string): void {
-    this.buf += chunk;
-    let i: number;
-    while ((i = this.buf.indexOf('\n\n')) >= 0) {
-      const block = this.buf.slice(0, i);
-      this.buf = this.buf.slice(i + 2);
-      let id: string | undefined;
-      let event = 'message';
-      const data: string[] = [];
-      let any = false;
-      for (const line of block.split('\n')) {
-        if (line.startsWith(':')) { this.pings++; continue; }
-        const c = line.indexOf(':');
-        const field = c < 0 ? line : line.slice(0, c);
-        const value = c < 0 ? '' : line.slice(c + 1).replace(/^ /, '');
-        if (field === 'id') { id = value; any = true; }
-        else if (field === 'event') { event = value; any = true; }
-        else if (field === 'data') { data.push(value); any = true; }
-      }
-      if (!any || data.length === 0) continue;
-      let parsed: unknown = data.join('\n');
-      try { parsed = JSON.parse(parsed as string); } catch { /* raw */ }
-      this.messages.push({ id, event, data: parsed, at: performance.now(), wall: Date.now() });
+    const { frames, rest } = takeFrames(this.buf + chunk);
+    this.buf = rest;
+    for (const f of frames) {
+      if (f.comment !== undefined) this.pings++;
+      if (f.data === undefined) continue;
+      let parsed: unknown = f.data;
+      try { parsed = JSON.parse(f.data); } catch { /* raw */ }
+      this.messages.push({ id: f.id, event: f.event ?? 'message', data: parsed, at: performance.now(), wall: Date.now() });
     }
   }
 

@@ -1,6 +1,7 @@
 // A raw Server-Sent Events reader for the deploy tests: every frame with its
 // arrival time, with nothing (no reconnects, no parsing library) in between.
 import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { takeFrames } from '../support/sse-client.js';
 
 export interface SseEvent { id: string | undefined; event: string; data: string; at: number }
 
@@ -33,24 +34,10 @@ export class RawStream {
   }
 
   private feed(chunk: string, at: number): void {
-    this.buf += chunk;
-    let i: number;
-    while ((i = this.buf.indexOf('\n\n')) >= 0) {
-      const frame = this.buf.slice(0, i);
-      this.buf = this.buf.slice(i + 2);
-      let id: string | undefined;
-      let event = 'message';
-      const data: string[] = [];
-      for (const line of frame.split('\n')) {
-        if (line.startsWith(':')) continue;
-        const c = line.indexOf(':');
-        const field = c < 0 ? line : line.slice(0, c);
-        const value = c < 0 ? '' : line.slice(c + 1).replace(/^ /, '');
-        if (field === 'id') id = value;
-        else if (field === 'event') event = value;
-        else if (field === 'data') data.push(value);
-      }
-      if (data.length > 0) this.events.push({ id, event, data: data.join('\n'), at });
+    const { frames, rest } = takeFrames(this.buf + chunk);
+    this.buf = rest;
+    for (const f of frames) {
+      if (f.data !== undefined) this.events.push({ id: f.id, event: f.event ?? 'message', data: f.data, at });
     }
   }
 

@@ -21,13 +21,9 @@ export class RawStream {
     res.setEncoding('utf8');
     res.on('data', (chunk: string) => {
       this.raw += chunk;
-      this.buf += chunk;
-      let i: number;
-      while ((i = this.buf.indexOf('\n\n')) >= 0) {
-        const block = this.buf.slice(0, i);
-        this.buf = this.buf.slice(i + 2);
-        this.frames.push(parseBlock(block));
-      }
+      const { frames, rest } = takeFrames(this.buf + chunk);
+      this.buf = rest;
+      this.frames.push(...frames);
       this.wake();
     });
     const end = (): void => {
@@ -97,6 +93,18 @@ export class RawStream {
     this.req.destroy();
     this.res.destroy();
   }
+}
+
+/** Splits complete frames (blank-line terminated, LF line ends as the hub writes them) off a buffer. */
+export function takeFrames(buf: string): { frames: Frame[]; rest: string } {
+  const frames: Frame[] = [];
+  let start = 0;
+  let i: number;
+  while ((i = buf.indexOf('\n\n', start)) >= 0) {
+    frames.push(parseBlock(buf.slice(start, i)));
+    start = i + 2;
+  }
+  return { frames, rest: buf.slice(start) };
 }
 
 function parseBlock(block: string): Frame {
