@@ -91,6 +91,17 @@ describe('GET /events', () => {
     expect(admitted).toBe(true);
   });
 
+  it('holds MAX_CONNECTIONS_PER_USER when many connects race', async () => {
+    const t = hub.token('stream-race');
+    const all = await Promise.all(Array.from({ length: 8 }, () => openStream(hub.url, '/events', { authorization: `Bearer ${t}` })));
+    const admitted = all.filter((s): s is RawStream => s instanceof RawStream);
+    expect(admitted).toHaveLength(3);
+    for (const s of all) {
+      if (s instanceof RawStream) s.close();
+      else expect(s.status).toBe(429);
+    }
+  });
+
   it('sends token-expired and ends the stream when the token expires', async () => {
     const s = await hub.stream('/events', hub.token('stream-exp', 'user', {}, 2));
     const expired = await s.next('token-expired', 5000);

@@ -86,18 +86,27 @@ local function touch_node()
 end
 `;
 
-/** Opened connection. ARGV[4] connectionId, ARGV[5] userId, ARGV[6..] rooms. Returns the rooms where it is the user's first connection hub-wide. */
+/**
+ * Opened connection. ARGV[4] connectionId, ARGV[5] userId, ARGV[6] the per-user limit, ARGV[7..] rooms.
+ * Returns the rooms where it is the user's first connection hub-wide, or -1 (nothing recorded) when
+ * the user already holds `limit` connections.
+ */
 export const OPENED_LUA = PRESENCE_PRELUDE + `
-local cid, uid = ARGV[4], ARGV[5]
+local cid, uid, limit = ARGV[4], ARGV[5], tonumber(ARGV[6])
 local c = nk(N, 'c')
 if redis.call('HEXISTS', c, cid) == 1 then return {} end
+-- The per-user limit, checked and taken in the same step, so racing connects on different
+-- processes cannot both pass it.
+local open = 0
+for _, node in ipairs(live_nodes()) do open = open + tonumber(redis.call('HGET', nk(node, 'u'), uid) or '0') end
+if open >= limit then return -1 end
 local rec = {uid}
-for i = 6, #ARGV do table.insert(rec, ARGV[i]) end
+for i = 7, #ARGV do table.insert(rec, ARGV[i]) end
 redis.call('HSET', c, cid, cjson.encode(rec))
 redis.call('HINCRBY', nk(N, 'u'), uid, 1)
 local firsts = {}
 local live = nil
-for i = 6, #ARGV do
+for i = 7, #ARGV do
   local room = ARGV[i]
   redis.call('HINCRBY', nk(N, 'r'), room, 1)
   local mk = nk(N, 'm:' .. room)

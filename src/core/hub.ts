@@ -273,10 +273,6 @@ export class Hub {
     for (const room of req.rooms) {
       if (!mayJoin(principal, room)) throw new HubError('forbidden', `you may not join room "${room}"`);
     }
-    const open_ = await this.presence.userConnections(principal.userId);
-    if (open_ >= this.opts.maxConnectionsPerUser) {
-      throw new HubError('too_many_connections', `at most ${this.opts.maxConnectionsPerUser} open streams per user`);
-    }
     const sticky = (await this.presence.userRooms(principal.userId)).filter((r) => mayJoin(principal, r));
     this.assertOpen();
 
@@ -288,9 +284,23 @@ export class Hub {
     // Registered before history is read, so nothing published from here on is missed;
     // live frames are held until the replay is written.
     this.manager.add(conn);
+    // Recorded hub-wide, and the per-user limit checked in the same step, before any byte is
+    // written: a refusal is still an ordinary HTTP answer, and once a client sees `connected`,
+    // stats, members and limits count it.
+    let firsts: string[] | null;
     try {
-      // Recorded hub-wide before `connected`: once a client sees it, stats, members and limits count it.
-      const firsts = await this.presence.opened(conn);
+      firsts = await this.presence.opened(conn, this.opts.maxConnectionsPerUser);
+    } catch (err) {
+      this.manager.remove(conn);
+      this.logger.error({ err, userId: conn.userId }, 'could not record the stream hub-wide');
+      throw new HubError('unavailable', 'the hub cannot take streams right now; retry');
+    }
+    if (firsts === null) {
+      this.manager.remove(conn);
+      throw new HubError('too_many_connections', `at most ${this.opts.maxConnectionsPerUser} open streams per user`);
+    }
+    try {
+      if (conn.closed !== null) return conn;
       await this.reconcileSticky(principal, conn, sticky, req.rooms);
       conn.writeNow(this.retryFrame);
       conn.writeNow(encodeControl('connected', {

@@ -141,8 +141,11 @@ export interface NodeSummary {
  * this process's indexes; the Redis one mirrors every process's state with a heartbeat and TTL.
  */
 export interface PresenceStore {
-  /** Records an opened connection; resolves with the rooms where it is its user's first connection hub-wide. */
-  opened(conn: ConnectionInfo): Promise<string[]>;
+  /**
+   * Records an opened connection; resolves with the rooms where it is its user's first connection
+   * hub-wide, or with null (recording nothing) when the user already holds `maxPerUser` connections.
+   */
+  opened(conn: ConnectionInfo, maxPerUser: number): Promise<string[] | null>;
   /** Records a closed connection; resolves with the rooms where it was its user's last connection hub-wide. */
   closed(conn: ConnectionInfo): Promise<string[]>;
   /** Records a join; true when it is the user's first connection in the room hub-wide. */

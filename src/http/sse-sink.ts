@@ -12,47 +12,64 @@ export const SSE_HEADERS: Readonly<Record<string, string>> = {
 
 /** The response head as bytes: the headers middleware set (helmet, CORS) plus the SSE ones. */
 function responseHead(res: ServerResponse): string {
-  for (const [k, v] of Object.entries(SSE_HEADERS)) res.setHeader(k, v);
-  res.removeHeader('Content-Length');
-  res.removeHeader('Transfer-Encoding');
+  // The headers already set on the response (CORS, nosniff), then the stream's own; the response
+  // itself is left untouched, so a refusal can still use it.
+  const own = new Set(Object.keys(SSE_HEADERS).map((k) => k.toLowerCase()));
+  own.add('content-length').add('transfer-encoding');
   let head = 'HTTP/1.1 200 OK\r\n';
+  const add = (name: string, value: string): void => {
+    // Header values come from our own code; a line break would split the head.
+    if (!/[\r\n]/.test(value)) head += `${name}: ${value}\r\n`;
+  };
   for (const name of res.getHeaderNames()) {
     const value = res.getHeader(name);
-    if (value === undefined) continue;
-    for (const v of Array.isArray(value) ? value : [String(value)]) {
-      // Header values here come from our own middleware; a line break would split the head.
-      if (/[\r\n]/.test(v)) continue;
-      head += `${name}: ${v}\r\n`;
-    }
+    if (value === undefined || own.has(name)) continue;
+    for (const v of Array.isArray(value) ? value : [String(value)]) add(name, v);
   }
+  for (const [name, value] of Object.entries(SSE_HEADERS)) add(name, value);
   return head + '\r\n';
 }
 
 /**
- * Takes the socket over from Express for a stream: writes the head itself and from then on
- * writes frames straight to the socket. The body is close-delimited (no chunked framing), so
- * each frame is one socket write with nothing wrapped around it.
+ * Takes the socket over for a stream: writes the head itself and from then on writes frames
+ * straight to the socket. The body is close-delimited (no chunked framing), so each frame is one
+ * socket write with nothing wrapped around it.
  */
 export class SocketSink implements SseSink {
-  private constructor(private readonly socket: Socket) {}
+  /** The 200 head, until the first write sends it. */
+  private head: string | null;
 
-  /** Writes the 200 head and returns the sink for the rest of the stream. */
+  private constructor(private readonly socket: Socket, res: ServerResponse) {
+    this.head = responseHead(res);
+  }
+
+  /**
+   * The sink for a response. Nothing is written until the first frame: until then the hub may
+   * still refuse the stream with an ordinary HTTP error.
+   */
   static open(res: ServerResponse): SocketSink {
     const socket = res.socket as Socket;
     socket.setNoDelay(true);
     socket.setTimeout(0);
-    // From here on nothing calls the ServerResponse, so Node writes nothing more to this socket.
-    socket.write(responseHead(res));
-    return new SocketSink(socket);
+    return new SocketSink(socket, res);
+  }
+
+  /** Sends the head once, before the first frame. From then on nothing calls the ServerResponse. */
+  private begin(): void {
+    if (this.head === null) return;
+    this.socket.write(this.head);
+    this.head = null;
   }
 
   write(chunk: Buffer): boolean {
     if (this.socket.destroyed) return false;
+    this.begin();
     return this.socket.write(chunk);
   }
 
   writev(chunks: readonly Buffer[]): void {
     if (this.socket.destroyed) return;
+    this.begin();
     this.socket.cork();
     for (const c of chunks) this.socket.write(c);
     this.socket.uncork();

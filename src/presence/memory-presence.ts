@@ -19,7 +19,9 @@ export class MemoryPresence implements PresenceStore {
   }
 
   // The manager has already indexed the change when these are called.
-  async opened(conn: ConnectionInfo): Promise<string[]> {
+  async opened(conn: ConnectionInfo, maxPerUser: number): Promise<string[] | null> {
+    // The manager holds the new connection already.
+    if (this.manager.ofUser(conn.userId).size > maxPerUser) return null;
     return [...conn.rooms].filter((room) => this.countInRoom(conn.userId, room) === 1);
   }
 

@@ -154,8 +154,9 @@ export class RedisPresence implements PresenceStore {
 
   // ---- changes (each sent synchronously after the manager changed, so they apply in order) ----
 
-  opened(conn: ConnectionInfo): Promise<string[]> {
-    return this.write('presence-opened', 'opened', [conn.id, conn.userId, ...conn.rooms], { connectionId: conn.id });
+  async opened(conn: ConnectionInfo, maxPerUser: number): Promise<string[] | null> {
+    const r = await this.write<string[] | number>('presence-opened', 'opened', [conn.id, conn.userId, String(maxPerUser), ...conn.rooms], { connectionId: conn.id });
+    return r === -1 ? null : (r as string[]);
   }
 
   closed(conn: ConnectionInfo): Promise<string[]> {

@@ -196,6 +196,13 @@ describe('cluster mode: many processes, one hub', () => {
     expect(r).toMatchObject({ status: 429, body: { error: { code: 'too_many_connections' } } });
   });
 
+  it('holds MAX_CONNECTIONS_PER_USER when connects race on every process at once', async () => {
+    const racing = await Promise.all([a, b, c, a, b, c, a, b, c].map((n) => Stream.open(n.url, token('race-user'))));
+    streams.push(...racing);
+    const statuses = racing.map((s) => s.status).sort();
+    expect(statuses).toEqual([200, 200, 200, 429, 429, 429, 429, 429, 429]);
+  });
+
   it('honours an Idempotency-Key across processes', async () => {
     const key = `idem-${Date.now()}`;
     const body = { type: 'idem', data: { x: 1 }, room: 'i-room' };

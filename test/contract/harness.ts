@@ -128,7 +128,7 @@ function node(manager: ConnectionManager, presence: PresenceStore, nodeId: strin
     manager, presence, nodeId,
     open: (conn) => {
       manager.add(conn);
-      return presence.opened(conn);
+      return presence.opened(conn, 1000).then((firsts) => firsts ?? []);
     },
     close: (conn) => {
       manager.remove(conn);
