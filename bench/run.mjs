@@ -29,7 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { call } from './lib/rpc.mjs';
 import { Hist } from './lib/hist.mjs';
 import { nowUs } from './lib/clock.mjs';
-import { processTree, cpuSeconds, rssBytes, openFds, pidsByName, machineCpu } from './lib/proc.mjs';
+import { processTree, cpuSeconds, systemCpuSeconds, rssBytes, openFds, pidsByName, machineCpu } from './lib/proc.mjs';
 import { mintToken } from './lib/tokens.mjs';
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
@@ -363,11 +363,13 @@ async function runFanout(kind, p, { cluster = false } = {}) {
     const pids = server.tree();
     const redisPids = cluster ? pidsByName('redis-server') : [];
     const cpu0 = cpuSeconds(pids), ccpu0 = cpuSeconds(clientPids(cs, pub)), rcpu0 = cpuSeconds(redisPids), m0 = machineCpu();
+    const sys0 = systemCpuSeconds(pids);
     const t0 = nowUs();
     const r = await call(pub.p, 'steady', { rate: p.rate, durationMs: p.durationMs }, p.durationMs + 120_000);
     const st = await drain(cs, r.accepted, 10_000);
     const t1 = Math.max(st.lastDeliveryUs, r.endUs);
     const cpu1 = cpuSeconds(pids), ccpu1 = cpuSeconds(clientPids(cs, pub)), rcpu1 = cpuSeconds(redisPids), m1 = machineCpu();
+    const sys1 = systemCpuSeconds(pids);
     const wall = (nowUs() - t0) / 1e6;
     const completeness = await finishPhase(cs, r);
     const out = {
@@ -376,6 +378,7 @@ async function runFanout(kind, p, { cluster = false } = {}) {
       deliveries: st.deliveries, deliveriesPerSec: round(st.deliveries / ((t1 - r.startUs) / 1e6), 0),
       serverCpuSec: round(cpu1 - cpu0, 2), serverCpuUtil: round((cpu1 - cpu0) / wall, 3),
       cpuUsPerDelivery: st.deliveries > 0 ? round(((cpu1 - cpu0) * 1e6) / st.deliveries, 3) : null,
+      systemCpuUsPerDelivery: st.deliveries > 0 ? round(((sys1 - sys0) * 1e6) / st.deliveries, 3) : null,
       clientCpuUtil: round((ccpu1 - ccpu0) / wall, 3),
       ...machineLoad(m0, m1, wall, (cpu1 - cpu0) + (ccpu1 - ccpu0) + (rcpu1 - rcpu0)),
       achievedRate: round(r.accepted / ((r.endUs - r.startUs) / 1e6), 2),
@@ -576,6 +579,7 @@ function tableRows(S, withFloor = false) {
     add('fanout', 'subscribers', 'subs');
     add('fanout', 'deliveries/s', 'deliveriesPerSec');
     add('fanout', 'server CPU µs/delivery', 'cpuUsPerDelivery', 'ratio ≤ 0.33');
+    add('fanout', '… of which kernel (µs)', 'systemCpuUsPerDelivery');
     add('fanout', 'server CPU utilisation', 'serverCpuUtil');
     add('fanout', 'latency p50 (ms)', 'latencyMs.p50');
     add('fanout', 'latency p99 (ms)', 'latencyMs.p99', 'hub < 90 ms at 4/s');

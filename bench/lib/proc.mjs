@@ -39,6 +39,13 @@ export function cpuSeconds(pids) {
   return ticks / CLK_TCK;
 }
 
+/** System (kernel) CPU seconds only, summed over pids: with loopback TCP, mostly the socket writes. */
+export function systemCpuSeconds(pids) {
+  let ticks = 0;
+  for (const p of pids) { const st = stat(p); if (st) ticks += st.stime; }
+  return ticks / CLK_TCK;
+}
+
 /** Resident set size in bytes, summed over pids. */
 export function rssBytes(pids) {
   let kb = 0;
