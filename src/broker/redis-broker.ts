@@ -81,6 +81,7 @@ function fieldsToEvent(entryId: string, fields: string[]): HubEvent {
 
 type Held = { kind: 'event'; ev: HubEvent; frame: Buffer } | { kind: 'control'; msg: ControlMessage };
 
+/** What a RedisBroker is built from. */
 export interface RedisBrokerOptions {
   prefix: string;
   historySize: number;

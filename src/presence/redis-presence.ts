@@ -19,6 +19,7 @@ const KEY_TTL_BEATS = 6;
 /** User-level room memberships are forgotten after this long without a change. */
 export const USER_ROOMS_TTL_MS = 30 * 86_400_000;
 
+/** What a RedisPresence is built from. */
 export interface RedisPresenceOptions {
   prefix: string;
   nodeId: string;

@@ -24,11 +24,13 @@ export const CHAT_LINES: readonly string[] = Object.freeze([
   'Anyone there? Say hello in the box below.',
 ]);
 
+/** Options of the built-in feeds: where failures are logged, and interval overrides (tests). */
 export interface SimulatorOptions {
   readonly logger?: { warn(obj: object, msg: string): void };
   readonly intervalsMs?: Partial<Record<FeedName, number>>;
 }
 
+/** The running feeds. */
 export interface Simulators {
   /** Clears every timer; nothing is published afterwards. Safe to call twice. */
   stop(): void;
