@@ -343,8 +343,7 @@ async function runIdle(kind, p) {
       ok: open.failed === 0 && Object.keys(st.closes).length === 0,
     };
   } finally {
-    await exitChildren(cs);
-    await server.stop();
+    await teardown(server, cs, null);
   }
 }
 
@@ -397,11 +396,16 @@ async function runFanout(kind, p, { cluster = false } = {}) {
     out.ok = completeness.ok && open.failed === 0;
     return out;
   } finally {
-    await exitChildren(cs);
-    if (pub) await exitChildren([pub.p]);
-    await server.stop();
+    await teardown(server, cs, pub);
     if (cluster) await cleanupRedis();
   }
+}
+
+/** Ends a run's load processes (clients, then the publisher) and then its server. */
+async function teardown(server, clients, pub) {
+  await exitChildren(clients);
+  if (pub) await exitChildren([pub.p]);
+  await server.stop();
 }
 
 async function runBurst(kind, p) {
@@ -439,9 +443,7 @@ async function runBurst(kind, p) {
     out.ok = completeness.ok && open.failed === 0;
     return out;
   } finally {
-    await exitChildren(cs);
-    if (pub) await exitChildren([pub.p]);
-    await server.stop();
+    await teardown(server, cs, pub);
   }
 }
 
@@ -504,9 +506,7 @@ async function runCapacity(kind, p) {
     const disturbed = steps.some((x) => x.foreignCpuCores > 0.15);
     return { capacity, maxTried: max, heartbeatMs: hb, degraded, steps, disturbed, ok: steps.length > 0 };
   } finally {
-    await exitChildren(cs);
-    if (pub) await exitChildren([pub.p]);
-    await server.stop();
+    await teardown(server, cs, pub);
   }
 }
 
