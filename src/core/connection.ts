@@ -24,6 +24,15 @@ export type CloseReason = 'client' | 'evicted' | 'token-expired' | 'shutdown';
 /** Up to this many queued bytes are joined into one buffer before writing. */
 const COALESCE_COPY_BYTES = 65_536;
 
+/** True when every filter entry equals the metadata's value for that key (no filters: true). */
+export function filtersMatch(filters: Metadata | null, metadata: Metadata): boolean {
+  if (filters === null) return true;
+  for (const key in filters) {
+    if (metadata[key] !== filters[key]) return false;
+  }
+  return true;
+}
+
 /** What `send` did with a frame. */
 export enum Sent {
   /** Queued behind frames already waiting for this tick's flush. */
@@ -94,11 +103,7 @@ export class Connection {
 
   /** True when every filter entry equals this connection's metadata. */
   matches(filters: Metadata | null): boolean {
-    if (filters === null) return true;
-    for (const key in filters) {
-      if (this.metadata[key] !== filters[key]) return false;
-    }
-    return true;
+    return filtersMatch(filters, this.metadata);
   }
 
   /** Sends a live frame: held while history replays, else queued for the tick's flush. */

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Connection, type CloseReason, type SseSink } from './connection.js';
+import { Connection, filtersMatch, type CloseReason, type SseSink } from './connection.js';
 import { ConnectionManager } from './connection-manager.js';
 import { HubError } from './errors.js';
 import { parseEventId } from './event-id.js';
@@ -440,9 +440,7 @@ export class Hub {
 
   /** True when the caller may read this event outside a stream. */
   private visibleTo(principal: Principal, ev: HubEvent, metadata: Metadata): boolean {
-    if (ev.filters !== null) {
-      for (const key in ev.filters) if (metadata[key] !== ev.filters[key]) return false;
-    }
+    if (!filtersMatch(ev.filters, metadata)) return false;
     if (ev.connectionId !== null) return ev.ownerUserId === principal.userId;
     if (ev.userId !== null) return ev.userId === principal.userId;
     if (ev.room !== null) return mayJoin(principal, ev.room);
