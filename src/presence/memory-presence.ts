@@ -14,27 +14,23 @@ export class MemoryPresence implements PresenceStore {
     private readonly startedAt: number,
   ) {}
 
-  private countInRoom(userId: string, room: string): number {
-    return this.manager.userConnectionsInRoom(userId, room);
-  }
-
   // The manager has already indexed the change when these are called.
   async opened(conn: ConnectionInfo, maxPerUser: number): Promise<string[] | null> {
     // The manager holds the new connection already.
     if (this.manager.ofUser(conn.userId).size > maxPerUser) return null;
-    return [...conn.rooms].filter((room) => this.countInRoom(conn.userId, room) === 1);
+    return [...conn.rooms].filter((room) => this.manager.userConnectionsInRoom(conn.userId, room) === 1);
   }
 
   async closed(conn: ConnectionInfo): Promise<string[]> {
-    return [...conn.rooms].filter((room) => this.countInRoom(conn.userId, room) === 0);
+    return [...conn.rooms].filter((room) => this.manager.userConnectionsInRoom(conn.userId, room) === 0);
   }
 
   async joined(conn: ConnectionInfo, room: string): Promise<boolean> {
-    return this.countInRoom(conn.userId, room) === 1;
+    return this.manager.userConnectionsInRoom(conn.userId, room) === 1;
   }
 
   async left(conn: ConnectionInfo, room: string): Promise<boolean> {
-    return this.countInRoom(conn.userId, room) === 0;
+    return this.manager.userConnectionsInRoom(conn.userId, room) === 0;
   }
 
   async userRooms(userId: string): Promise<string[]> {
