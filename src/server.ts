@@ -1,11 +1,13 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { createApp } from './app.js';
-import { createBackend, type Backend } from './backend.js';
+import type { Backend } from './backend/backend.js';
+import { memoryBackend } from './backend/memory/index.js';
 import type { Config } from './config.js';
 import { ConnectionManager } from './core/connection-manager.js';
+import { Counters } from './core/counters.js';
 import { Hub } from './core/hub.js';
+import { createApp } from './http/app.js';
 import { createStreamHandler, isStreamRequest } from './http/stream-handler.js';
 import { TokenService } from './http/tokens.js';
 import { UserDirectory } from './http/users.js';
@@ -26,21 +28,32 @@ export interface RunningHub {
   shutdown(reason: string): Promise<void>;
 }
 
-/** Builds the whole hub from a config and starts listening. */
+/** Chooses the backend from the config: Redis when REDIS_URL is set (loaded only then), else memory. */
+async function createBackend(config: Config, manager: ConnectionManager, counters: Counters, startedAt: number, logger: Logger): Promise<Backend> {
+  if (config.redisUrl === undefined) return memoryBackend(config, manager, counters, startedAt);
+  const { redisBackend } = await import('./backend/redis/index.js');
+  return redisBackend(config, manager, counters, startedAt, logger);
+}
+
+/** The composition root: builds the whole hub from a config and starts listening. */
 export async function startHub(config: Config, opts: { logger?: Logger } = {}): Promise<RunningHub> {
   const startedAt = Date.now();
   const logger = opts.logger ?? createLogger(config.logLevel, config.nodeId);
   const users = UserDirectory.load({ usersFile: config.usersFile, demo: config.demo });
   const tokens = new TokenService({ secret: config.jwtSecret, publicKey: config.jwtPublicKey }, config.jwtTtlSec);
-  const manager = new ConnectionManager();
-  const metrics = new Metrics(manager, config.nodeId);
-  const backend = await createBackend(config, manager, startedAt, logger);
+  const counters = new Counters();
+  const manager = new ConnectionManager(counters);
+  const metrics = new Metrics(manager, counters, config.nodeId);
+  const backend = await createBackend(config, manager, counters, startedAt, logger);
   if (backend.redisErrors !== undefined) metrics.countRedisErrors(backend.redisErrors);
   const hub = new Hub({
     nodeId: config.nodeId, retryMs: config.retryMs, heartbeatMs: config.heartbeatMs,
     maxEventBytes: config.maxEventBytes, maxBufferedBytes: config.maxBufferedBytes,
     maxConnectionsPerUser: config.maxConnectionsPerUser, redisConfigured: config.redisUrl !== undefined, startedAt,
-  }, { broker: backend.broker, presence: backend.presence, idempotency: backend.idempotency, manager, logger, observer: metrics });
+  }, {
+    broker: backend.broker, presence: backend.presence, memberships: backend.memberships, directory: backend.directory,
+    census: backend.census, idempotency: backend.idempotency, manager, counters, logger, observer: metrics,
+  });
   await hub.start();
 
   const app = createApp({

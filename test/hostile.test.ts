@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertFieldValue, encodeControl, encodeEvent } from '../src/core/sse.js';
-import type { HubEvent } from '../src/core/types.js';
+import { assertFieldValue, encodeControl, encodeEvent } from '../src/core/frame.js';
+import type { HubEvent } from '../src/core/events.js';
 import { startTestHub, type TestHub } from './support/hub.js';
 
 let hub: TestHub;

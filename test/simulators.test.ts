@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { FeedPublisher } from '../src/core/types.js';
+import type { FeedPublisher } from '../src/simulators/index.js';
 import { CHAT_BOT, STOCK_SYMBOLS, startSimulators, stepPrice, timeData } from '../src/simulators/index.js';
 
 type Published = Parameters<FeedPublisher['publish']>[0];

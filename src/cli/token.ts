@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, parseDurationSec } from '../config.js';
 import { isRoomId, isUserId } from '../core/names.js';
-import type { Role } from '../core/types.js';
+import type { Role } from '../core/principal.js';
 import { ROLES, TokenService } from '../http/tokens.js';
 
 /** `npm run token -- --sub billing --role publisher --ttl 30d [--rooms a,b*]`: prints a signed token. */

@@ -1,6 +1,9 @@
 import { Sent, type CloseReason, type Connection } from './connection.js';
-import { PING_FRAME, encodeControl } from './sse.js';
-import type { DeliveryCounters, HubEvent, Metadata, Target } from './types.js';
+import type { Counters } from './counters.js';
+import { filtersMatch } from './entitlement.js';
+import type { HubEvent, Metadata, Target } from './events.js';
+import { PING_FRAME, encodeControl } from './frame.js';
+import type { LocalOpen } from './ports.js';
 
 /** A room as seen from this process. */
 export interface LocalRoom {
@@ -8,6 +11,12 @@ export interface LocalRoom {
   connections: number;
   users: number;
 }
+
+/**
+ * What a join or leave changed here: nothing (already in, or not in), the room's membership,
+ * or the membership and the user's presence (its first connection in the room here, or its last).
+ */
+export type RoomChange = 'none' | 'changed' | 'edge';
 
 /** Called when the hub closes a connection itself (eviction, expiry). */
 export type CloseListener = (conn: Connection, reason: CloseReason) => void;
@@ -54,7 +63,8 @@ export class ConnectionManager {
   private dirty: Connection[] = [];
   private flushScheduled = false;
   private readonly flushAll = (): void => this.flush();
-  readonly counters: DeliveryCounters = { published: 0, delivered: 0, evicted: 0, replayed: 0 };
+
+  constructor(private readonly counters: Counters) {}
 
   /** Starts the heartbeat and expiry sweeps. */
   start(heartbeatMs: number, onClose: CloseListener): void {
@@ -69,62 +79,63 @@ export class ConnectionManager {
     clearInterval(this.expiryTimer);
   }
 
-  /** Indexes a new connection (and its rooms). */
-  add(conn: Connection): void {
+  /** Indexes a new connection (and its rooms); answers where it is its user's first one here. */
+  add(conn: Connection): LocalOpen {
     this.byId.set(conn.id, conn);
-    addTo(this.byUser, conn.userId, conn);
-    for (const room of conn.rooms) this.enter(conn, room);
+    const mine = addTo(this.byUser, conn.userId, conn);
+    const firsts: string[] = [];
+    for (const room of conn.rooms) if (this.enter(conn, room)) firsts.push(room);
     addTo(this.expiries, conn.exp, conn);
+    return { firsts, userConnections: mine.size };
   }
 
-  /** Drops a connection from every index; empty rooms disappear. Returns the rooms it was in. */
+  /** Drops a connection from every index; empty rooms disappear. Answers where it was its user's last one here. */
   remove(conn: Connection): string[] {
     if (this.byId.get(conn.id) !== conn) return [];
     this.byId.delete(conn.id);
     removeFrom(this.byUser, conn.userId, conn);
     removeFrom(this.expiries, conn.exp, conn);
-    const rooms = [...conn.rooms];
-    for (const room of rooms) this.exit(conn, room);
-    return rooms;
+    const lasts: string[] = [];
+    for (const room of conn.rooms) if (this.exit(conn, room)) lasts.push(room);
+    return lasts;
   }
 
-  /** Puts a connection in a room; false when it was already there. */
-  join(conn: Connection, room: string): boolean {
-    if (conn.rooms.has(room) || !this.byId.has(conn.id)) return false;
+  /** Puts an indexed connection in a room. */
+  join(conn: Connection, room: string): RoomChange {
+    if (conn.rooms.has(room) || !this.byId.has(conn.id)) return 'none';
     conn.rooms.add(room);
-    this.enter(conn, room);
-    return true;
+    return this.enter(conn, room) ? 'edge' : 'changed';
   }
 
-  /** Takes a connection out of a room; false when it was not there. */
-  leave(conn: Connection, room: string): boolean {
-    if (!conn.rooms.delete(room)) return false;
-    this.exit(conn, room);
-    return true;
+  /** Takes a connection out of a room. */
+  leave(conn: Connection, room: string): RoomChange {
+    if (!conn.rooms.delete(room)) return 'none';
+    return this.exit(conn, room) ? 'edge' : 'changed';
   }
 
-  private enter(conn: Connection, room: string): void {
+  /** Indexes one membership; true when it is the user's first connection in the room here. */
+  private enter(conn: Connection, room: string): boolean {
     addTo(this.byRoom, room, conn);
     let users = this.roomUsers.get(room);
     if (users === undefined) this.roomUsers.set(room, (users = new Map()));
-    users.set(conn.userId, (users.get(conn.userId) ?? 0) + 1);
+    const n = (users.get(conn.userId) ?? 0) + 1;
+    users.set(conn.userId, n);
+    return n === 1;
   }
 
-  private exit(conn: Connection, room: string): void {
+  /** Drops one membership; true when it was the user's last connection in the room here. */
+  private exit(conn: Connection, room: string): boolean {
     removeFrom(this.byRoom, room, conn);
     const users = this.roomUsers.get(room);
-    if (users === undefined) return;
+    if (users === undefined) return false;
     const n = (users.get(conn.userId) ?? 0) - 1;
-    if (n > 0) users.set(conn.userId, n);
-    else {
-      users.delete(conn.userId);
-      if (users.size === 0) this.roomUsers.delete(room);
+    if (n > 0) {
+      users.set(conn.userId, n);
+      return false;
     }
-  }
-
-  /** The user's connections in a room here. */
-  userConnectionsInRoom(userId: string, room: string): number {
-    return this.roomUsers.get(room)?.get(userId) ?? 0;
+    users.delete(conn.userId);
+    if (users.size === 0) this.roomUsers.delete(room);
+    return true;
   }
 
   /** One connection by id. */
@@ -144,7 +155,7 @@ export class ConnectionManager {
 
   /** True when one of the user's connections here is in the room. */
   userInRoom(userId: string, room: string): boolean {
-    return this.userConnectionsInRoom(userId, room) > 0;
+    return (this.roomUsers.get(room)?.get(userId) ?? 0) > 0;
   }
 
   /** Number of open connections here. */
@@ -176,7 +187,7 @@ export class ConnectionManager {
     return new Map(this.roomUsers.get(room));
   }
 
-  /** The connections an event with this target reaches, from the indexes. */
+  /** The connections an event with this target reaches, from the indexes (the target half of `entitled`). */
   private candidates(target: Target): Iterable<Connection> {
     if (target.connectionId !== null) {
       const c = this.byId.get(target.connectionId);
@@ -196,7 +207,7 @@ export class ConnectionManager {
       return this.byId.size;
     }
     let n = 0;
-    for (const c of this.candidates(target)) if (c.matches(target.filters)) n++;
+    for (const c of this.candidates(target)) if (filtersMatch(target.filters, c.metadata)) n++;
     return n;
   }
 
@@ -206,11 +217,11 @@ export class ConnectionManager {
     const filters: Metadata | null = ev.filters;
     let n = 0;
     for (const c of this.candidates(ev)) {
-      if (filters !== null && !c.matches(filters)) continue;
+      if (filters !== null && !filtersMatch(filters, c.metadata)) continue;
       n++;
       this.push(c, c.send(frame, ev.id, now));
     }
-    this.counters.delivered += n;
+    this.counters.delivered(n);
     return n;
   }
 
@@ -253,7 +264,7 @@ export class ConnectionManager {
   evict(conn: Connection): void {
     if (conn.closed !== null) return;
     conn.closed = 'evicted';
-    this.counters.evicted++;
+    this.counters.evicted();
     conn.sink.destroy();
     this.onClose(conn, 'evicted');
   }

@@ -1,4 +1,6 @@
-import type { HubEvent, Metadata, Role } from './types.js';
+import { entitled, type Receiver } from './entitlement.js';
+import type { HubEvent, Metadata } from './events.js';
+import type { Role } from './principal.js';
 
 /** Where a stream's bytes go: the socket, as the HTTP layer hands it over. */
 export interface SseSink {
@@ -24,15 +26,6 @@ export type CloseReason = 'client' | 'evicted' | 'token-expired' | 'shutdown';
 /** Up to this many queued bytes are joined into one buffer before writing. */
 const COALESCE_COPY_BYTES = 65_536;
 
-/** True when every filter entry equals the metadata's value for that key (no filters: true). */
-export function filtersMatch(filters: Metadata | null, metadata: Metadata): boolean {
-  if (filters === null) return true;
-  for (const key in filters) {
-    if (metadata[key] !== filters[key]) return false;
-  }
-  return true;
-}
-
 /** What `send` did with a frame. */
 export enum Sent {
   /** Queued behind frames already waiting for this tick's flush. */
@@ -52,7 +45,7 @@ interface Held {
 }
 
 /** One open stream and everything the hub knows about it. Small on purpose: no timers or closures. */
-export class Connection {
+export class Connection implements Receiver {
   /** Rooms this connection is in. */
   readonly rooms = new Set<string>();
   /** Coarse time of the last write, ms since the epoch. */
@@ -89,21 +82,19 @@ export class Connection {
     return this.held !== null;
   }
 
-  /** True when the event's target and filters admit this connection. */
-  entitled(ev: HubEvent): boolean {
-    if (ev.connectionId !== null) {
-      if (ev.connectionId !== this.id) return false;
-    } else if (ev.userId !== null) {
-      if (ev.userId !== this.userId) return false;
-    } else if (ev.room !== null && !this.rooms.has(ev.room)) {
-      return false;
-    }
-    return this.matches(ev.filters);
+  /** This stream's id, as a receiver of events. */
+  get connectionId(): string {
+    return this.id;
   }
 
-  /** True when every filter entry equals this connection's metadata. */
-  matches(filters: Metadata | null): boolean {
-    return filtersMatch(filters, this.metadata);
+  /** True when this connection is in the room. */
+  inRoom(room: string): boolean {
+    return this.rooms.has(room);
+  }
+
+  /** True when the event's target and filters admit this connection. */
+  entitled(ev: HubEvent): boolean {
+    return entitled(ev, this);
   }
 
   /** Sends a live frame: held while history replays, else queued for the tick's flush. */

@@ -1,5 +1,5 @@
 import { USER_ROOM_PREFIX, userRoom } from './names.js';
-import type { Principal } from './types.js';
+import type { Principal } from './principal.js';
 
 /** True when `room` matches one `rooms`-claim entry: an exact id or a `prefix*` pattern. */
 function matchesPattern(pattern: string, room: string): boolean {

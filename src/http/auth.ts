@@ -2,7 +2,7 @@ import { parse as parseCookie } from 'cookie';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RequestHandler, Response } from 'express';
 import { HubError } from '../core/errors.js';
-import type { Principal, Role } from '../core/types.js';
+import type { Principal, Role } from '../core/principal.js';
 import type { TokenService } from './tokens.js';
 
 /** The cookie that carries a browser's token. */

@@ -3,8 +3,8 @@ import { HubError } from '../core/errors.js';
 import {
   isRoomId, MAX_META_ENTRIES, META_KEY_RE, META_VALUE_RE, NAME_RE, USER_ID_RE,
 } from '../core/names.js';
-import type { PublishInput } from '../core/hub.js';
-import type { Metadata } from '../core/types.js';
+import type { PublishInput } from '../core/publish.js';
+import type { Metadata } from '../core/events.js';
 import { zodDetails } from './errors.js';
 
 /** A room id. */

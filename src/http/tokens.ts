@@ -2,7 +2,7 @@ import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { z } from 'zod';
 import { isRoomId, USER_ID_RE } from '../core/names.js';
-import type { Principal, Role } from '../core/types.js';
+import type { Principal, Role } from '../core/principal.js';
 
 /** Roles in the order of their power. */
 export const ROLES = ['user', 'publisher', 'admin'] as const satisfies readonly Role[];

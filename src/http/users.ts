@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import bcrypt from 'bcryptjs';
 import { z } from 'zod';
 import { USER_ID_RE } from '../core/names.js';
-import type { Role } from '../core/types.js';
+import type { Role } from '../core/principal.js';
 import { ROLES } from './tokens.js';
 
 /** bcrypt cost for hashes this project makes. */

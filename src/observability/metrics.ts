@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ConnectionManager } from '../core/connection-manager.js';
-import type { HubObserver } from '../core/hub.js';
-import type { DeliveryCounters } from '../core/types.js';
+import type { HubObserver } from '../core/context.js';
+import type { Counters, DeliveryCounters } from '../core/counters.js';
 
 /** Latency buckets for delivery, in seconds (publish to written on this process). */
 const LATENCY_BUCKETS_SEC = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
@@ -11,7 +11,7 @@ export class Metrics implements HubObserver {
   readonly registry = new Registry();
   private readonly latency: Histogram;
 
-  constructor(manager: ConnectionManager, nodeId: string) {
+  constructor(manager: ConnectionManager, counters: Counters, nodeId: string) {
     this.registry.setDefaultLabels({ node: nodeId });
     collectDefaultMetrics({ register: this.registry, prefix: 'roomcast_' });
     new Gauge({
@@ -27,7 +27,7 @@ export class Metrics implements HubObserver {
       new Counter({
         name, help, registers: [this.registry],
         collect() {
-          const now = manager.counters[key];
+          const now = counters.snapshot()[key];
           this.inc(now - reported);
           reported = now;
         },

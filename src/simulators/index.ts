@@ -1,5 +1,9 @@
-import type { FeedPublisher } from '../core/types.js';
 import { STOCK_SYMBOLS, stepPrice } from './stock.js';
+
+/** What the built-in feeds publish through (the same path as `/broadcast`). */
+export interface FeedPublisher {
+  publish(input: { type: string; data: unknown; room?: string | null; sender: string }): Promise<unknown>;
+}
 
 export { STOCK_SYMBOLS, stepPrice, MAX_STEP_FRACTION } from './stock.js';
 export type { StockQuote } from './stock.js';

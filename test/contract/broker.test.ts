@@ -1,8 +1,9 @@
 // One contract for every Broker: memory (one process) and Redis (many), run against both.
 import { afterAll, describe, expect, it } from 'vitest';
-import { encodeEvent } from '../../src/core/sse.js';
-import type { Broker, BrokerListener, ControlMessage, EventDraft, HubEvent } from '../../src/core/types.js';
-import { RedisBroker } from '../../src/broker/redis-broker.js';
+import { encodeEvent } from '../../src/core/frame.js';
+import type { EventDraft, HubEvent } from '../../src/core/events.js';
+import type { Broker, BrokerListener, ControlMessage } from '../../src/core/ports.js';
+import { RedisBroker } from '../../src/backend/redis/broker.js';
 import { RedisFixture, brokerFactories, newPrefix, silentLogger, waitFor } from './harness.js';
 
 const fx = new RedisFixture();

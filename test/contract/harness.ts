@@ -1,17 +1,20 @@
-// Builds the memory and Redis implementations of Broker, PresenceStore and IdempotencyStore for
+// Builds the memory and Redis implementations of Broker, presence and IdempotencyStore for
 // the shared contract suites. Each Redis instance gets its own key prefix, deleted in cleanup().
 import { randomBytes } from 'node:crypto';
 import type { Redis, RedisOptions } from 'ioredis';
-import { MemoryBroker } from '../../src/broker/memory-broker.js';
-import { RedisBroker } from '../../src/broker/redis-broker.js';
-import { RedisErrors, closeRedis, connectRedis, createRedisClient } from '../../src/broker/redis-util.js';
+import { MemoryBroker } from '../../src/backend/memory/broker.js';
+import { MemoryIdempotency } from '../../src/backend/memory/idempotency.js';
+import { MemoryMemberships } from '../../src/backend/memory/memberships.js';
+import { MemoryPresence } from '../../src/backend/memory/presence.js';
+import { RedisBroker } from '../../src/backend/redis/broker.js';
+import { RedisErrors, closeRedis, connectRedis, createRedisClient } from '../../src/backend/redis/client.js';
+import { RedisIdempotency } from '../../src/backend/redis/idempotency.js';
+import { RedisMemberships } from '../../src/backend/redis/memberships.js';
+import { RedisPresence } from '../../src/backend/redis/presence.js';
 import { Connection, type SseSink } from '../../src/core/connection.js';
 import { ConnectionManager } from '../../src/core/connection-manager.js';
-import type { Broker, IdempotencyStore, PresenceStore } from '../../src/core/types.js';
-import { MemoryIdempotency } from '../../src/presence/memory-idempotency.js';
-import { MemoryPresence } from '../../src/presence/memory-presence.js';
-import { RedisIdempotency } from '../../src/presence/redis-idempotency.js';
-import { RedisPresence } from '../../src/presence/redis-presence.js';
+import { Counters } from '../../src/core/counters.js';
+import type { Broker, Directory, HubCensus, IdempotencyStore, Memberships, Presence } from '../../src/core/ports.js';
 import { deleteKeys } from '../support/redis-keys.js';
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -106,10 +109,16 @@ export function brokerFactories(fx: RedisFixture): BrokerFactory[] {
   ];
 }
 
+/** What the presence contract suite checks: every presence port of one implementation. */
+export type PresenceStore = Presence & Directory & HubCensus & { close?(): Promise<void> };
+
 export interface PresenceNode {
   manager: ConnectionManager;
   presence: PresenceStore;
+  memberships: Memberships;
   nodeId: string;
+  /** Ends the node as a crash would: its Redis connection drops and it stops beating (Redis only). */
+  crash(): void;
   open(conn: Connection): Promise<string[]>;
   close(conn: Connection): Promise<string[]>;
   join(conn: Connection, room: string): Promise<boolean>;
@@ -122,26 +131,14 @@ export interface PresenceFactory {
   make(opts?: { shared?: string; nodeId?: string; heartbeatMs?: number; onGhostLeft?: (room: string, userId: string) => Promise<void> }): Promise<PresenceNode>;
 }
 
-function node(manager: ConnectionManager, presence: PresenceStore, nodeId: string): PresenceNode {
-  // As the Hub does: the manager changes first, then presence records it.
+function node(manager: ConnectionManager, presence: PresenceStore, memberships: Memberships, nodeId: string, crash: () => void = () => {}): PresenceNode {
+  // As the Hub does: the manager changes first, then presence records it with the local transition.
   return {
-    manager, presence, nodeId,
-    open: (conn) => {
-      manager.add(conn);
-      return presence.opened(conn, 1000).then((firsts) => firsts ?? []);
-    },
-    close: (conn) => {
-      manager.remove(conn);
-      return presence.closed(conn);
-    },
-    join: (conn, room) => {
-      manager.join(conn, room);
-      return presence.joined(conn, room);
-    },
-    leave: (conn, room) => {
-      manager.leave(conn, room);
-      return presence.left(conn, room);
-    },
+    manager, presence, memberships, nodeId, crash,
+    open: (conn) => presence.opened(conn, 1000, manager.add(conn)).then((firsts) => firsts ?? []),
+    close: (conn) => presence.closed(conn, manager.remove(conn)),
+    join: (conn, room) => presence.joined(conn, room, manager.join(conn, room) === 'edge'),
+    leave: (conn, room) => presence.left(conn, room, manager.leave(conn, room) === 'edge'),
   };
 }
 
@@ -150,9 +147,10 @@ export function presenceFactories(fx: RedisFixture): PresenceFactory[] {
     {
       name: 'memory', distributed: false,
       make: async (opts = {}) => {
-        const manager = new ConnectionManager();
+        const counters = new Counters();
+        const manager = new ConnectionManager(counters);
         const nodeId = opts.nodeId ?? 'mem';
-        return node(manager, new MemoryPresence(manager, nodeId, Date.now()), nodeId);
+        return node(manager, new MemoryPresence(manager, counters, nodeId, Date.now()), new MemoryMemberships(), nodeId);
       },
     },
     {
@@ -160,14 +158,16 @@ export function presenceFactories(fx: RedisFixture): PresenceFactory[] {
       make: async (opts = {}) => {
         const prefix = opts.shared ?? newPrefix('presence');
         fx.prefixes.add(prefix);
-        const manager = new ConnectionManager();
+        const counters = new Counters();
+        const manager = new ConnectionManager(counters);
         const nodeId = opts.nodeId ?? `n-${randomBytes(3).toString('hex')}`;
-        const presence = new RedisPresence(await fx.client('presence'), manager, {
-          prefix, nodeId, heartbeatMs: opts.heartbeatMs ?? 1000, startedAt: Date.now(), errors: fx.errors, logger: silentLogger,
+        const client = await fx.client('presence');
+        const presence = new RedisPresence(client, manager, {
+          prefix, nodeId, heartbeatMs: opts.heartbeatMs ?? 1000, startedAt: Date.now(), counters, errors: fx.errors, logger: silentLogger,
           ...(opts.onGhostLeft ? { onGhostLeft: opts.onGhostLeft } : {}),
         });
         await presence.start();
-        return node(manager, presence, nodeId);
+        return node(manager, presence, new RedisMemberships(client, prefix, fx.errors), nodeId, () => client.disconnect(false));
       },
     },
   ];

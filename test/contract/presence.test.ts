@@ -1,6 +1,5 @@
 // One contract for every PresenceStore: memory (one process) and Redis (hub-wide), run against both.
 import { afterAll, describe, expect, it } from 'vitest';
-import { RedisPresence } from '../../src/presence/redis-presence.js';
 import { RedisFixture, fakeConnection, newPrefix, presenceFactories, waitFor } from './harness.js';
 
 const fx = new RedisFixture();
@@ -21,7 +20,7 @@ describe.each(presenceFactories(fx))('PresenceStore contract: $name', (factory) 
     expect(await n.leave(a1, 'dev')).toBe(false);
     expect(await n.close(a1)).toEqual([]);
     expect((await n.close(a2)).sort()).toEqual(['dev', 'lobby', 'user:alice']);
-    await n.presence.close();
+    await n.presence.close?.();
   });
 
   it('answers counts, owners, rooms, members and targets', async () => {
@@ -65,20 +64,20 @@ describe.each(presenceFactories(fx))('PresenceStore contract: $name', (factory) 
     ]);
     expect(await p.activeUsers()).toBe(1);
     expect(p.distributed).toBe(factory.distributed);
-    await p.close();
+    await p.close?.();
   });
 
   it('keeps user-level rooms', async () => {
     const n = await factory.make();
-    await n.presence.addUserRoom('alice', 'lobby');
-    await n.presence.addUserRoom('alice', 'dev');
-    await n.presence.addUserRoom('alice', 'dev');
-    expect((await n.presence.userRooms('alice')).sort()).toEqual(['dev', 'lobby']);
-    await n.presence.removeUserRoom('alice', 'dev');
-    await n.presence.removeUserRoom('alice', 'never');
-    expect(await n.presence.userRooms('alice')).toEqual(['lobby']);
-    expect(await n.presence.userRooms('bob')).toEqual([]);
-    await n.presence.close();
+    await n.memberships.add('alice', 'lobby');
+    await n.memberships.add('alice', 'dev');
+    await n.memberships.add('alice', 'dev');
+    expect((await n.memberships.list('alice')).sort()).toEqual(['dev', 'lobby']);
+    await n.memberships.remove('alice', 'dev');
+    await n.memberships.remove('alice', 'never');
+    expect(await n.memberships.list('alice')).toEqual(['lobby']);
+    expect(await n.memberships.list('bob')).toEqual([]);
+    await n.presence.close?.();
   });
 
   it.runIf(factory.distributed)('is hub-wide across processes: first/last, counts, user rooms', async () => {
@@ -96,13 +95,13 @@ describe.each(presenceFactories(fx))('PresenceStore contract: $name', (factory) 
     expect(Object.fromEntries(await y.presence.members('lobby'))).toEqual({ alice: 2 });
     expect(byRoom(await x.presence.rooms())).toContainEqual({ roomId: 'lobby', connections: 2, users: 1 });
     expect((await x.presence.nodes()).map((node) => node.nodeId)).toEqual(['x', 'y']);
-    await x.presence.addUserRoom('alice', 'sticky');
-    expect(await y.presence.userRooms('alice')).toEqual(['sticky']);
+    await x.memberships.add('alice', 'sticky');
+    expect(await y.memberships.list('alice')).toEqual(['sticky']);
     expect(await x.close(ax)).toEqual([]);
     expect((await y.close(ay)).sort()).toEqual(['dev', 'lobby', 'user:alice']);
-    await y.presence.close();
+    await y.presence.close?.();
     expect((await x.presence.nodes()).map((node) => node.nodeId)).toEqual(['x']);
-    await x.presence.close();
+    await x.presence.close?.();
   });
 
   it.runIf(factory.distributed)('drops a process that stops beating within three beats and announces its users left', async () => {
@@ -115,7 +114,7 @@ describe.each(presenceFactories(fx))('PresenceStore contract: $name', (factory) 
     await y.open(fakeConnection('alice', ['user:alice']));
     expect(await x.presence.targetCount({ room: null, userId: null, connectionId: null, filters: null })).toBe(3);
     const killedAt = Date.now();
-    (y.presence as RedisPresence).halt();
+    y.crash();
     await waitFor(async () => (await x.presence.nodes()).length === 1, 2000, 'dead node gone');
     expect(Date.now() - killedAt).toBeLessThanOrEqual(3 * 200 + 150);
     expect(await x.presence.activeUsers()).toBe(1);
@@ -123,7 +122,7 @@ describe.each(presenceFactories(fx))('PresenceStore contract: $name', (factory) 
     expect(await x.presence.userConnections('alice')).toBe(1);
     await waitFor(() => left.length >= 2, 2000, 'presence-leave of the dead node');
     expect(left.sort()).toEqual(['lobby/bob', 'user:bob/bob']);
-    await x.presence.close();
+    await x.presence.close?.();
   });
 
   it.runIf(factory.distributed)('rewrites its state when Redis lost it', async () => {
@@ -136,6 +135,6 @@ describe.each(presenceFactories(fx))('PresenceStore contract: $name', (factory) 
     expect(await x.presence.userConnections('alice')).toBe(0);
     await waitFor(async () => (await x.presence.userConnections('alice')) === 1, 2000, 'resync');
     expect(Object.fromEntries(await x.presence.members('lobby'))).toEqual({ alice: 1 });
-    await x.presence.close();
+    await x.presence.close?.();
   });
 });

@@ -2,7 +2,7 @@
 import type { Options } from 'express-rate-limit';
 import type { RedisReply } from 'rate-limit-redis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { RedisRateLimitStore } from '../../src/presence/redis-rate-limit.js';
+import { RedisRateLimitStore } from '../../src/backend/redis/rate-limit.js';
 import { RedisFixture, newPrefix } from './harness.js';
 
 const fx = new RedisFixture();

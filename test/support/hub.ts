@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import jwt from 'jsonwebtoken';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.js';
-import type { Role } from '../../src/core/types.js';
+import type { Role } from '../../src/core/principal.js';
 import { startHub, type RunningHub } from '../../src/server.js';
 import { mustStream, type RawStream } from './sse-client.js';
 import { freePort } from './wait.js';

@@ -1,6 +1,6 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { HubError } from '../../core/errors.js';
-import type { Principal } from '../../core/types.js';
+import type { Principal } from '../../core/principal.js';
 import { TOKEN_COOKIE, principalOf } from '../auth.js';
 import { loginSchema, parseWith } from '../schemas.js';
 import type { TokenService } from '../tokens.js';

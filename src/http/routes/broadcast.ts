@@ -1,6 +1,7 @@
 import { Router, type Request, type RequestHandler } from 'express';
 import { HubError } from '../../core/errors.js';
-import type { Hub, PublishInput } from '../../core/hub.js';
+import type { Hub } from '../../core/hub.js';
+import type { PublishInput } from '../../core/publish.js';
 import { principalOf, requireRole } from '../auth.js';
 import { batchSchema, parseWith, publishSchema, roomParam, toPublishInput, userIdSchema } from '../schemas.js';
 

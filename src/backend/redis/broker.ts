@@ -1,11 +1,11 @@
 import type { Redis } from 'ioredis';
-import { EVENT_ID_DIGITS } from '../core/event-id.js';
-import { assertFieldValue } from '../core/sse.js';
-import type {
-  Broker, BrokerListener, ControlMessage, EventDraft, HistoryInfo, HistorySlice, HubEvent, Metadata,
-} from '../core/types.js';
-import type { RedisErrors, RedisLogger } from './redis-util.js';
-import { HISTORY_INFO_LUA, PUBLISH_LUA } from './scripts.js';
+import { EVENT_ID_DIGITS } from '../../core/event-id.js';
+import type { EventDraft, HubEvent, Metadata } from '../../core/events.js';
+import { dataBounds, eventFrameParts, type FrameFields } from '../../core/frame.js';
+import type { Broker, BrokerListener, ControlMessage, HistoryInfo, HistorySlice } from '../../core/ports.js';
+import { HISTORY_INFO_LUA, PUBLISH_LUA } from './broker-lua.js';
+import type { RedisErrors, RedisLogger } from './client.js';
+import './commands.js';
 
 /** An event's fields other than id and data, as kept in the stream (`h`) and sent on the bus. */
 interface Header {
@@ -41,20 +41,9 @@ function eventToEntryId(id: string): string {
   return `${id.replace(/^0+(?=\d)/, '')}-0`;
 }
 
-/** The pieces of an event's SSE frame around its id and data, built before the id is known. */
-function framePieces(type: string, h: Header): { b: string; c1: string; c2: string } {
-  return {
-    b: `\nevent: ${type}\ndata: {"id":"`,
-    c1: `","type":${JSON.stringify(type)},"data":`,
-    c2: `,"room":${JSON.stringify(h.r)},"userId":${JSON.stringify(h.u)},` +
-      `"sender":${JSON.stringify(h.s)},"timestamp":${JSON.stringify(h.ts)}}\n\n`,
-  };
-}
-
-/** Where the data JSON starts in a frame (ids are fixed width, so it depends on the type only). */
-function dataOffset(type: string): number {
-  return 4 + EVENT_ID_DIGITS + Buffer.byteLength(`\nevent: ${type}\ndata: {"id":"`) + EVENT_ID_DIGITS +
-    Buffer.byteLength(`","type":${JSON.stringify(type)},"data":`);
+/** The frame fields a header carries. */
+function frameFields(h: Header): FrameFields {
+  return { type: h.t, room: h.r, userId: h.u, sender: h.s, timestamp: h.ts };
 }
 
 /** A HubEvent whose data JSON is read (and parsed) only when someone asks for it. */
@@ -116,16 +105,15 @@ export class RedisBroker implements Broker {
   }
 
   async publish(draft: EventDraft): Promise<HubEvent> {
-    assertFieldValue('event', draft.type);
     const dataJson = draft.dataJson ?? JSON.stringify(draft.data ?? null);
     const h: Header = {
       t: draft.type, r: draft.room, u: draft.userId, c: draft.connectionId, f: draft.filters,
       s: draft.sender, o: draft.ownerUserId, ts: new Date().toISOString(),
     };
     const header = JSON.stringify(h);
-    const f = framePieces(draft.type, h);
-    const run = (this.cmd as unknown as { roomcastPublish(...a: (string | number)[]): Promise<string> }).roomcastPublish(
-      this.keys.seq, this.keys.history, this.keys.bus, this.opts.historySize, header, f.b, f.c1, dataJson, f.c2,
+    const f = eventFrameParts(frameFields(h));
+    const run = this.cmd.roomcastPublish(
+      this.keys.seq, this.keys.history, this.keys.bus, this.opts.historySize, header, f.afterId, f.afterDataId, dataJson, f.afterData,
     );
     const id = await this.opts.errors.guard('publish', run, { type: draft.type });
     return makeEvent(id, h, () => dataJson);
@@ -206,8 +194,10 @@ export class RedisBroker implements Broker {
         const hlen = Number(message.toString('latin1', 1 + EVENT_ID_DIGITS, nl));
         const h = JSON.parse(message.toString('utf8', nl + 1, nl + 1 + hlen)) as Header;
         const frame = message.subarray(nl + 1 + hlen);
-        const ds = dataOffset(h.t);
-        const ev = makeEvent(id, h, () => frame.toString('utf8', ds, frame.length - Buffer.byteLength(framePieces(h.t, h).c2)));
+        const ev = makeEvent(id, h, () => {
+          const { start, end } = dataBounds(eventFrameParts(frameFields(h)), frame.length);
+          return frame.toString('utf8', start, end);
+        });
         if (this.held !== null) this.held.push({ kind: 'event', ev, frame });
         else this.deliverEvent(ev, frame);
       } else if (message[0] === C) {
@@ -254,8 +244,7 @@ export class RedisBroker implements Broker {
   }
 
   async historyInfo(): Promise<HistoryInfo> {
-    const run = (this.cmd as unknown as { roomcastHistoryInfo(k: string): Promise<[number, string | null, string | null]> })
-      .roomcastHistoryInfo(this.keys.history);
+    const run = this.cmd.roomcastHistoryInfo(this.keys.history);
     const [size, oldest, newest] = await this.opts.errors.guard('history-info', run);
     return {
       size,

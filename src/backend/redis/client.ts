@@ -1,5 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import { HubError } from '../core/errors.js';
+import { HubError } from '../../core/errors.js';
 
 /** What the Redis parts log through (pino's shape). */
 export interface RedisLogger {

@@ -1,12 +1,15 @@
 import type { Redis } from 'ioredis';
-import type { RedisErrors, RedisLogger } from '../broker/redis-util.js';
+import type { ConnectionManager } from '../../core/connection-manager.js';
+import type { Counters, DeliveryCounters } from '../../core/counters.js';
+import type { Target } from '../../core/events.js';
+import type {
+  ConnectionInfo, Directory, HubCensus, NodeSummary, Presence, RoomSummary,
+} from '../../core/ports.js';
+import type { RedisErrors, RedisLogger } from './client.js';
+import './commands.js';
 import {
   CLOSED_LUA, HEARTBEAT_LUA, LEAVE_LUA, MEMBERSHIP_LUA, OPENED_LUA, READ_LUA, REAP_LUA, RESYNC_LUA,
-} from '../broker/scripts.js';
-import type { ConnectionManager } from '../core/connection-manager.js';
-import type {
-  ConnectionInfo, DeliveryCounters, NodeSummary, PresenceStore, RoomSummary, Target,
-} from '../core/types.js';
+} from './presence-lua.js';
 
 /**
  * A node is dead once this many heartbeat intervals pass without its beat: under the contract's
@@ -16,8 +19,6 @@ import type {
 export const DEAD_AFTER_BEATS = 2.5;
 /** Node keys outlive the liveness window by this many beats, so a reaper can still read them. */
 const KEY_TTL_BEATS = 6;
-/** User-level room memberships are forgotten after this long without a change. */
-export const USER_ROOMS_TTL_MS = 30 * 86_400_000;
 
 /** What a RedisPresence is built from. */
 export interface RedisPresenceOptions {
@@ -25,13 +26,20 @@ export interface RedisPresenceOptions {
   nodeId: string;
   heartbeatMs: number;
   startedAt: number;
+  counters: Counters;
   errors: RedisErrors;
   logger: RedisLogger;
   /** Called for each (room, user) whose last connection died with another process (presence-leave). */
   onGhostLeft?: (room: string, userId: string) => Promise<void>;
 }
 
-type Script = (...args: (string | number)[]) => Promise<unknown>;
+/** The presence scripts, by the name their commands are defined under. */
+const SCRIPTS = {
+  roomcastPresenceOpened: OPENED_LUA, roomcastPresenceClosed: CLOSED_LUA, roomcastPresenceMembership: MEMBERSHIP_LUA,
+  roomcastPresenceRead: READ_LUA, roomcastPresenceHeartbeat: HEARTBEAT_LUA, roomcastPresenceReap: REAP_LUA,
+  roomcastPresenceResync: RESYNC_LUA, roomcastPresenceLeave: LEAVE_LUA,
+} as const;
+type ScriptName = keyof typeof SCRIPTS;
 
 /**
  * Hub-wide presence in Redis. Each process mirrors its own connections under per-node keys and
@@ -42,7 +50,7 @@ type Script = (...args: (string | number)[]) => Promise<unknown>;
  * change could not be written (an outage) or the node's keys vanished (a Redis restart), the
  * next heartbeat rewrites this node's whole state from the local ConnectionManager.
  */
-export class RedisPresence implements PresenceStore {
+export class RedisPresence implements Presence, Directory, HubCensus {
   readonly distributed = true;
   private readonly ttlMs: number;
   private readonly windowMs: number;
@@ -54,21 +62,11 @@ export class RedisPresence implements PresenceStore {
   /** Successful heartbeats so far (the first one finds no info: nothing was lost). */
   private beats = 0;
   private closed_ = false;
-  private readonly scripts: Record<string, Script>;
 
   constructor(private readonly redis: Redis, private readonly manager: ConnectionManager, private readonly opts: RedisPresenceOptions) {
     this.ttlMs = opts.heartbeatMs * KEY_TTL_BEATS;
     this.windowMs = Math.ceil(opts.heartbeatMs * DEAD_AFTER_BEATS);
-    const defs = {
-      opened: OPENED_LUA, closed: CLOSED_LUA, membership: MEMBERSHIP_LUA, read: READ_LUA,
-      heartbeat: HEARTBEAT_LUA, reap: REAP_LUA, resync: RESYNC_LUA, leave: LEAVE_LUA,
-    };
-    this.scripts = {};
-    for (const [name, lua] of Object.entries(defs)) {
-      const cmd = `roomcastPresence_${name}`;
-      redis.defineCommand(cmd, { numberOfKeys: 0, lua });
-      this.scripts[name] = (...args) => (redis as unknown as Record<string, Script>)[cmd]!(...args);
-    }
+    for (const [name, lua] of Object.entries(SCRIPTS)) redis.defineCommand(name, { numberOfKeys: 0, lua });
     // After a reconnection, whatever failed meanwhile is rewritten at once rather than at the next beat.
     redis.on('ready', () => {
       if (this.timer === undefined || this.closed_) return;
@@ -77,13 +75,13 @@ export class RedisPresence implements PresenceStore {
     });
   }
 
-  private run<T>(op: string, script: string, args: (string | number)[], context: object = {}): Promise<T> {
-    const fn = this.scripts[script] as Script;
-    return this.opts.errors.guard(op, fn(this.opts.prefix, this.opts.nodeId, this.ttlMs, ...args) as Promise<T>, context);
+  private run<T>(op: string, script: ScriptName, args: (string | number)[], context: object = {}): Promise<T> {
+    const call = this.redis[script](this.opts.prefix, this.opts.nodeId, this.ttlMs, ...args) as Promise<unknown>;
+    return this.opts.errors.guard(op, call, context) as Promise<T>;
   }
 
   /** A change to this node's state; a failure leaves a resync due. */
-  private async write<T>(op: string, script: string, args: (string | number)[], context: object): Promise<T> {
+  private async write<T>(op: string, script: ScriptName, args: (string | number)[], context: object): Promise<T> {
     try {
       return await this.run<T>(op, script, args, context);
     } catch (err) {
@@ -111,8 +109,8 @@ export class RedisPresence implements PresenceStore {
     if (this.closed_) return;
     try {
       if (this.failures !== this.syncedAt) await this.resync();
-      const c = this.manager.counters;
-      const [existed, ...dead] = await this.run<[number, ...string[]]>('heartbeat', 'heartbeat', [
+      const c = this.opts.counters.snapshot();
+      const [existed, ...dead] = await this.run<[number, ...string[]]>('heartbeat', 'roomcastPresenceHeartbeat', [
         this.windowMs, 'startedAt', this.opts.startedAt, 'published', c.published, 'delivered', c.delivered,
         'evicted', c.evicted, 'replayed', c.replayed,
       ]);
@@ -136,12 +134,12 @@ export class RedisPresence implements PresenceStore {
     for (const userId of this.manager.users()) {
       for (const conn of this.manager.ofUser(userId)) snap.push([conn.id, conn.userId, ...conn.rooms]);
     }
-    await this.run('resync', 'resync', [JSON.stringify(snap)], { connections: snap.length });
+    await this.run('resync', 'roomcastPresenceResync', [JSON.stringify(snap)], { connections: snap.length });
     this.syncedAt = gen;
   }
 
   private async reap(node: string): Promise<void> {
-    const gone = await this.run<string[]>('reap', 'reap', [node], { deadNode: node });
+    const gone = await this.run<string[]>('reap', 'roomcastPresenceReap', [node], { deadNode: node });
     if (gone.length === 0) return;
     this.opts.logger.warn({ deadNode: node, presenceLeaves: gone.length / 2 }, 'reaped the state of a dead process');
     for (let i = 0; i + 1 < gone.length; i += 2) {
@@ -153,48 +151,30 @@ export class RedisPresence implements PresenceStore {
     }
   }
 
-  // ---- changes (each sent synchronously after the manager changed, so they apply in order) ----
+  // ---- changes (each sent synchronously after the manager changed, so they apply in order;
+  // the hub-wide answer comes from the script, so the local transitions passed in are not needed) ----
 
   async opened(conn: ConnectionInfo, maxPerUser: number): Promise<string[] | null> {
-    const r = await this.write<string[] | number>('presence-opened', 'opened', [conn.id, conn.userId, String(maxPerUser), ...conn.rooms], { connectionId: conn.id });
+    const r = await this.write<string[] | number>('presence-opened', 'roomcastPresenceOpened', [conn.id, conn.userId, String(maxPerUser), ...conn.rooms], { connectionId: conn.id });
     return r === -1 ? null : (r as string[]);
   }
 
   closed(conn: ConnectionInfo): Promise<string[]> {
-    return this.write('presence-closed', 'closed', [conn.id], { connectionId: conn.id });
+    return this.write('presence-closed', 'roomcastPresenceClosed', [conn.id], { connectionId: conn.id });
   }
 
   async joined(conn: ConnectionInfo, room: string): Promise<boolean> {
-    return (await this.write<number>('presence-joined', 'membership', [conn.id, room, '1'], { connectionId: conn.id, room })) === 1;
+    return (await this.write<number>('presence-joined', 'roomcastPresenceMembership', [conn.id, room, '1'], { connectionId: conn.id, room })) === 1;
   }
 
   async left(conn: ConnectionInfo, room: string): Promise<boolean> {
-    return (await this.write<number>('presence-left', 'membership', [conn.id, room, '0'], { connectionId: conn.id, room })) === 1;
-  }
-
-  // ---- user-level rooms ----
-
-  private userRoomsKey(userId: string): string {
-    return `${this.opts.prefix}ur:${userId}`;
-  }
-
-  async userRooms(userId: string): Promise<string[]> {
-    return this.opts.errors.guard('user-rooms', this.redis.smembers(this.userRoomsKey(userId)), { userId });
-  }
-
-  async addUserRoom(userId: string, room: string): Promise<void> {
-    const key = this.userRoomsKey(userId);
-    await this.opts.errors.guard('user-rooms-add', this.redis.multi().sadd(key, room).pexpire(key, USER_ROOMS_TTL_MS).exec(), { userId, room });
-  }
-
-  async removeUserRoom(userId: string, room: string): Promise<void> {
-    await this.opts.errors.guard('user-rooms-remove', this.redis.srem(this.userRoomsKey(userId), room), { userId, room });
+    return (await this.write<number>('presence-left', 'roomcastPresenceMembership', [conn.id, room, '0'], { connectionId: conn.id, room })) === 1;
   }
 
   // ---- hub-wide reads ----
 
   private read<T>(op: string, ...args: string[]): Promise<T> {
-    return this.run<T>(`presence-${op}`, 'read', [op, ...args], { args });
+    return this.run<T>(`presence-${op}`, 'roomcastPresenceRead', [op, ...args], { args });
   }
 
   async userConnections(userId: string): Promise<number> {
@@ -240,7 +220,7 @@ export class RedisPresence implements PresenceStore {
         // This node's own figures are read live rather than from its last beat.
         out.push({
           nodeId, connections: this.manager.size, uptimeSec: Math.floor((now - this.opts.startedAt) / 1000),
-          counters: { ...this.manager.counters },
+          counters: this.opts.counters.snapshot(),
         });
         continue;
       }
@@ -265,13 +245,6 @@ export class RedisPresence implements PresenceStore {
     return this.read<number>('count-all');
   }
 
-  /** Stops beating without leaving, as a crash would (tests); the node then dies in three beats. */
-  halt(): void {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    this.closed_ = true;
-  }
-
   /** Stops beating and removes this node's state (graceful shutdown). */
   async close(): Promise<void> {
     if (this.closed_) return;
@@ -280,7 +253,7 @@ export class RedisPresence implements PresenceStore {
     await this.beating;
     this.closed_ = true;
     try {
-      await this.run('presence-leave-hub', 'leave', []);
+      await this.run('presence-leave-hub', 'roomcastPresenceLeave', []);
     } catch {
       // recorded; the keys expire and readers ignore this node after its deadline anyway
     }

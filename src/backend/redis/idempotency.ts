@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { RedisErrors } from '../broker/redis-util.js';
-import { HubError } from '../core/errors.js';
-import type { IdempotencyStore } from '../core/types.js';
-import { IDEMPOTENCY_TTL_MS } from './memory-idempotency.js';
+import type { RedisErrors } from './client.js';
+import { HubError } from '../../core/errors.js';
+import type { IdempotencyStore } from '../../core/ports.js';
+import { IDEMPOTENCY_TTL_MS } from '../memory/idempotency.js';
 
 /** How often a repeat polls for the first request's answer while it is still running. */
 const POLL_MS = 25;

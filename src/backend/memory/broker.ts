@@ -1,7 +1,6 @@
-import { EventIdClock } from '../core/event-id.js';
-import type {
-  Broker, BrokerListener, ControlMessage, EventDraft, HistoryInfo, HistorySlice, HubEvent,
-} from '../core/types.js';
+import { EventIdClock } from '../../core/event-id.js';
+import type { EventDraft, HubEvent } from '../../core/events.js';
+import type { Broker, BrokerListener, ControlMessage, HistoryInfo, HistorySlice } from '../../core/ports.js';
 
 /**
  * The embedded default: a ring of the newest `capacity` events and synchronous fan-out to

@@ -19,36 +19,6 @@
  * Redis (or Sentinel) but not on Redis Cluster.
  */
 
-/**
- * Publish: assigns the next id (max(last + 1, Redis time in µs)), appends to the stream trimmed to
- * exactly MAXLEN, and publishes the pre-encoded frame on the bus — all in one step.
- * KEYS: seq, history. ARGV: channel, maxlen, header, frameB, frameC1, data, frameC2.
- * The frame is `id: <id>` .. frameB .. <id> .. frameC1 .. data .. frameC2.
- * Bus message: 'E' .. id(16) .. headerBytes .. '\n' .. header .. frame.
- */
-export const PUBLISH_LUA = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local last = tonumber(redis.call('GET', KEYS[1]) or '0')
-local n = last + 1
-if now > n then n = now end
-local id = string.format('%016.0f', n)
-redis.call('SET', KEYS[1], id)
-redis.call('XADD', KEYS[2], 'MAXLEN', '=', ARGV[2], string.format('%.0f', n) .. '-0', 'h', ARGV[3], 'd', ARGV[6])
-local frame = 'id: ' .. id .. ARGV[4] .. id .. ARGV[5] .. ARGV[6] .. ARGV[7]
-redis.call('PUBLISH', ARGV[1], 'E' .. id .. string.len(ARGV[3]) .. '\\n' .. ARGV[3] .. frame)
-return id
-`;
-
-/** History figures in one consistent read. KEYS: history. Returns {size, oldestEntryId|false, newestEntryId|false}. */
-export const HISTORY_INFO_LUA = `
-local size = redis.call('XLEN', KEYS[1])
-if size == 0 then return {0, false, false} end
-local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
-local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
-return {size, first[1][1], last[1][1]}
-`;
-
 /** Shared prelude of the presence scripts. ARGV[1] prefix, ARGV[2] this node, ARGV[3] key TTL (ms). */
 const PRESENCE_PRELUDE = `
 local P = ARGV[1]
@@ -343,16 +313,4 @@ drop_node(N)
 redis.call('DEL', nk(N, 'info'))
 redis.call('ZREM', P .. 'nodes', N)
 return 1
-`;
-
-/** Lease renewal: PEXPIRE only when we still hold it. KEYS: lease. ARGV: holder, ttl ms. */
-export const LEASE_RENEW_LUA = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0
-`;
-
-/** Lease release: DEL only when we hold it. KEYS: lease. ARGV: holder. */
-export const LEASE_RELEASE_LUA = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
 `;

@@ -1,4 +1,4 @@
-import type { IdempotencyStore } from '../core/types.js';
+import type { IdempotencyStore } from '../../core/ports.js';
 
 /** Keys are remembered this long, as the contract says. */
 export const IDEMPOTENCY_TTL_MS = 10 * 60_000;

@@ -1,15 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { RedisReply } from 'rate-limit-redis';
-import type { Backend } from './backend.js';
-import { RedisBroker } from './broker/redis-broker.js';
-import { RedisErrors, closeRedis, connectRedis, createRedisClient } from './broker/redis-util.js';
-import type { Config } from './config.js';
-import type { ConnectionManager } from './core/connection-manager.js';
-import { RedisIdempotency } from './presence/redis-idempotency.js';
-import { RedisLease } from './presence/redis-lease.js';
-import { RedisRateLimitStore } from './presence/redis-rate-limit.js';
-import { RedisPresence } from './presence/redis-presence.js';
+import type { Config } from '../../config.js';
+import type { ConnectionManager } from '../../core/connection-manager.js';
+import { PresenceSignals } from '../../core/context.js';
+import type { Counters } from '../../core/counters.js';
+import type { Backend } from '../backend.js';
+import { RedisBroker } from './broker.js';
+import { RedisErrors, closeRedis, connectRedis, createRedisClient } from './client.js';
+import { RedisIdempotency } from './idempotency.js';
+import { RedisLease } from './lease.js';
+import { RedisMemberships } from './memberships.js';
+import { RedisPresence } from './presence.js';
+import { RedisRateLimitStore } from './rate-limit.js';
 
 /** How long start-up waits for Redis before giving up (the process then exits and is restarted). */
 export const REDIS_STARTUP_TIMEOUT_MS = 10_000;
@@ -25,7 +28,9 @@ export interface RedisBackend extends Backend {
  * unreachable and reconnecting by themselves; the subscription and this node's presence state
  * are restored automatically when Redis returns.
  */
-export async function redisBackend(config: Config, manager: ConnectionManager, startedAt: number, logger: Logger): Promise<RedisBackend> {
+export async function redisBackend(
+  config: Config, manager: ConnectionManager, counters: Counters, startedAt: number, logger: Logger,
+): Promise<RedisBackend> {
   const url = config.redisUrl;
   if (url === undefined) throw new Error('redisBackend needs REDIS_URL');
   const log = logger.child({ component: 'redis' });
@@ -43,11 +48,11 @@ export async function redisBackend(config: Config, manager: ConnectionManager, s
   }
 
   const broker = new RedisBroker(cmd, sub, { prefix, historySize: config.historySize, errors, logger: log });
+  const signals = new PresenceSignals(broker);
   const presence = new RedisPresence(cmd, manager, {
-    prefix, nodeId: config.nodeId, heartbeatMs: config.heartbeatMs, startedAt, errors, logger: log,
-    onGhostLeft: (room, userId) => broker.publishControl({
-      kind: 'room-signal', room, type: 'presence-leave', data: { roomId: room, userId },
-    }),
+    prefix, nodeId: config.nodeId, heartbeatMs: config.heartbeatMs, startedAt, counters, errors, logger: log,
+    // A dead process's users leave their rooms: announced by whichever survivor reaps its state.
+    onGhostLeft: (room, userId) => signals.left(room, userId),
   });
   await presence.start();
   const idempotency = new RedisIdempotency(cmd, prefix, errors);
@@ -67,7 +72,8 @@ export async function redisBackend(config: Config, manager: ConnectionManager, s
 
   let closing: Promise<void> | undefined;
   return {
-    broker, presence, idempotency, lease, redisErrors: errors,
+    broker, presence, directory: presence, census: presence, memberships: new RedisMemberships(cmd, prefix, errors),
+    idempotency, lease, redisErrors: errors,
     rateLimitStore: (name) => new RedisRateLimitStore(sendCommand, `${prefix}rl:${name}:`),
     close: () => (closing ??= (async () => {
       await lease.stop();

@@ -1,7 +1,19 @@
 import type { Redis } from 'ioredis';
-import type { RedisErrors, RedisLogger } from '../broker/redis-util.js';
-import { LEASE_RELEASE_LUA, LEASE_RENEW_LUA } from '../broker/scripts.js';
-import type { FeedLease } from '../backend.js';
+import type { FeedLease } from '../../core/ports.js';
+import type { RedisErrors, RedisLogger } from './client.js';
+import './commands.js';
+
+/** Lease renewal: PEXPIRE only when we still hold it. KEYS: lease. ARGV: holder, ttl ms. */
+const LEASE_RENEW_LUA = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+`;
+
+/** Lease release: DEL only when we hold it. KEYS: lease. ARGV: holder. */
+const LEASE_RELEASE_LUA = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
 
 /** Lease lifetime: a dead holder's lease lapses this long after its last renewal. */
 export const LEASE_TTL_MS = 5_000;
@@ -56,8 +68,7 @@ export class RedisLease implements FeedLease {
     const startedAt = Date.now();
     try {
       if (this.holding) {
-        const renew = (this.redis as unknown as { roomcastLeaseRenew(k: string, h: string, t: number): Promise<number> })
-          .roomcastLeaseRenew(this.key, this.holder, this.ttlMs);
+        const renew = this.redis.roomcastLeaseRenew(this.key, this.holder, this.ttlMs);
         if ((await this.errors.guard('lease-renew', renew, { key: this.key })) === 1) {
           this.validUntil = startedAt + this.ttlMs;
         } else {
@@ -92,8 +103,7 @@ export class RedisLease implements FeedLease {
     if (!this.holding) return;
     this.holding = false;
     try {
-      const release = (this.redis as unknown as { roomcastLeaseRelease(k: string, h: string): Promise<number> })
-        .roomcastLeaseRelease(this.key, this.holder);
+      const release = this.redis.roomcastLeaseRelease(this.key, this.holder);
       await this.errors.guard('lease-release', release, { key: this.key });
     } catch {
       // recorded; the lease lapses with its TTL

@@ -5,23 +5,23 @@ import express, { type Express, type Request, type RequestHandler } from 'expres
 import { rateLimit, ipKeyGenerator, type Store } from 'express-rate-limit';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
-import type { Config } from './config.js';
-import type { Hub } from './core/hub.js';
-import { authenticate } from './http/auth.js';
-import { errorHandler, notFound, sendError } from './http/errors.js';
-import { jsonBody } from './http/json-body.js';
-import { authRouter } from './http/routes/auth.js';
-import { broadcastRouter } from './http/routes/broadcast.js';
-import { eventsRouter } from './http/routes/events.js';
-import { opsRouter } from './http/routes/ops.js';
-import { roomsRouter } from './http/routes/rooms.js';
-import type { TokenService } from './http/tokens.js';
-import type { UserDirectory } from './http/users.js';
-import type { Metrics } from './observability/metrics.js';
-import { httpLogger } from './observability/logger.js';
+import type { Config } from '../config.js';
+import type { Hub } from '../core/hub.js';
+import { authenticate } from './auth.js';
+import { errorHandler, notFound, sendError } from './errors.js';
+import { jsonBody } from './json-body.js';
+import { authRouter } from './routes/auth.js';
+import { broadcastRouter } from './routes/broadcast.js';
+import { eventsRouter } from './routes/events.js';
+import { opsRouter } from './routes/ops.js';
+import { roomsRouter } from './routes/rooms.js';
+import type { TokenService } from './tokens.js';
+import type { UserDirectory } from './users.js';
+import type { Metrics } from '../observability/metrics.js';
+import { httpLogger } from '../observability/logger.js';
 
 /** Where the dashboard lives. */
-export const PUBLIC_DIR = fileURLToPath(new URL('../public', import.meta.url));
+export const PUBLIC_DIR = fileURLToPath(new URL('../../public', import.meta.url));
 /** Window of the login rate limits, in milliseconds. */
 export const LOGIN_WINDOW_MS = 60_000;
 /** Slack over MAX_EVENT_BYTES for a publish body (target fields and JSON whitespace). */

@@ -1,0 +1,21 @@
+import type { Store } from 'express-rate-limit';
+import type {
+  Broker, Directory, FeedLease, HubCensus, IdempotencyStore, Memberships, Presence,
+} from '../core/ports.js';
+
+/** The state-keeping parts of the hub, one implementation of every port: memory for one process, Redis for many. */
+export interface Backend {
+  broker: Broker;
+  presence: Presence;
+  memberships: Memberships;
+  directory: Directory;
+  census: HubCensus;
+  idempotency: IdempotencyStore;
+  lease: FeedLease;
+  /** Rate-limit stores shared by every process (Redis); absent: each limiter keeps its own memory. */
+  rateLimitStore?: (name: string) => Store;
+  /** Failed Redis calls so far (cluster mode), for metrics. */
+  redisErrors?: { readonly total: number };
+  /** Releases connections and removes this process's state. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,148 @@
+/**
+ * The ports of the hub: what core/ needs from the state-keeping parts. Each has a memory
+ * implementation (src/backend/memory, one process) and a Redis one (src/backend/redis, many
+ * processes as one hub); test/contract runs one suite against both.
+ */
+import type { DeliveryCounters } from './counters.js';
+import type { EventDraft, HubEvent, Target } from './events.js';
+
+/** Messages between processes that are not published events (they carry no id). */
+export type ControlMessage =
+  | { readonly kind: 'join'; readonly room: string; readonly userId: string; readonly connectionId: string | null }
+  | { readonly kind: 'leave'; readonly room: string; readonly userId: string; readonly connectionId: string | null }
+  | { readonly kind: 'room-signal'; readonly room: string; readonly type: string; readonly data: unknown };
+
+/** What a broker calls back with, for events and control messages from every process (its own included). */
+export interface BrokerListener {
+  onEvent(event: HubEvent, frame: Buffer | undefined): void;
+  onControl(message: ControlMessage): void;
+}
+
+/** One slice of history. */
+export interface HistorySlice {
+  /** Events with id greater than `after`, oldest first. */
+  readonly events: readonly HubEvent[];
+  /** True when more events follow the last one returned. */
+  readonly more: boolean;
+}
+
+/** What the history holds. */
+export interface HistoryInfo {
+  readonly size: number;
+  readonly oldestId: string | null;
+  readonly newestId: string | null;
+}
+
+/**
+ * Appends events to the history and fans them out to every process, as one step;
+ * also carries control messages.
+ */
+export interface Broker {
+  /** Assigns the id, keeps the event in history and delivers it to every subscriber, atomically. */
+  publish(draft: EventDraft): Promise<HubEvent>;
+  /** Delivers a control message to every process (this one included). */
+  publishControl(message: ControlMessage): Promise<void>;
+  /** Registers the one listener of this process. */
+  subscribe(listener: BrokerListener): Promise<void>;
+  /** Up to `limit` events with id greater than `after` (null: from the oldest kept). */
+  historyAfter(after: string | null, limit: number): Promise<HistorySlice>;
+  /** True when an event with exactly this id is still kept. */
+  historyHas(id: string): Promise<boolean>;
+  historyInfo(): Promise<HistoryInfo>;
+  /** True while the backing store is reachable. */
+  isHealthy(): boolean;
+  close(): Promise<void>;
+}
+
+/** A connection as presence records it. */
+export interface ConnectionInfo {
+  readonly id: string;
+  readonly userId: string;
+  readonly rooms: Iterable<string>;
+}
+
+/** What this process's ConnectionManager saw change when a connection was indexed. */
+export interface LocalOpen {
+  /** Rooms where it is its user's first connection on this process. */
+  readonly firsts: readonly string[];
+  /** The user's connections on this process, this one included. */
+  readonly userConnections: number;
+}
+
+/**
+ * Hub-wide presence: records each change this process's ConnectionManager made and answers
+ * the hub-wide transition (a user's first or last connection in a room). The local transition
+ * is passed along; one process alone has no other answer.
+ */
+export interface Presence {
+  /**
+   * Records an opened connection; resolves with the rooms where it is its user's first connection
+   * hub-wide, or with null (recording nothing) when the user already holds `maxPerUser` connections.
+   */
+  opened(conn: ConnectionInfo, maxPerUser: number, local: LocalOpen): Promise<string[] | null>;
+  /** Records a closed connection; resolves with the rooms where it was its user's last connection hub-wide. */
+  closed(conn: ConnectionInfo, localLasts: readonly string[]): Promise<string[]>;
+  /** Records a join; true when it is the user's first connection in the room hub-wide. */
+  joined(conn: ConnectionInfo, room: string, localFirst: boolean): Promise<boolean>;
+  /** Records a leave; true when it was the user's last connection in the room hub-wide. */
+  left(conn: ConnectionInfo, room: string, localLast: boolean): Promise<boolean>;
+}
+
+/** User-level room memberships: they outlive a user's connections (reconnects, new tabs). */
+export interface Memberships {
+  /** The rooms a user joined at user level. */
+  list(userId: string): Promise<string[]>;
+  add(userId: string, room: string): Promise<void>;
+  remove(userId: string, room: string): Promise<void>;
+}
+
+/** One room, hub-wide. */
+export interface RoomSummary {
+  roomId: string;
+  connections: number;
+  users: number;
+}
+
+/** One live process of the hub. */
+export interface NodeSummary {
+  nodeId: string;
+  connections: number;
+  uptimeSec: number;
+  counters: DeliveryCounters;
+}
+
+/** Hub-wide answers about who is connected where. */
+export interface Directory {
+  /** The user owning a connection, or null when no such connection is open. */
+  connectionOwner(connectionId: string): Promise<string | null>;
+  /** Open connections of one user. */
+  userConnections(userId: string): Promise<number>;
+  /** True when one of the user's connections is in the room. */
+  userInRoom(userId: string, room: string): Promise<boolean>;
+  /** User id → connection count, for one room. */
+  members(room: string): Promise<Map<string, number>>;
+  /** Connections a target reaches, ignoring filters. */
+  targetCount(target: Target): Promise<number>;
+  /** True when this directory sees other processes too (so local counts are not the whole answer). */
+  readonly distributed: boolean;
+}
+
+/** Hub-wide figures for `/stats`. */
+export interface HubCensus {
+  rooms(): Promise<RoomSummary[]>;
+  nodes(): Promise<NodeSummary[]>;
+  activeUsers(): Promise<number>;
+}
+
+/** Runs a publish once per key within a time window; repeats answer the first answer. */
+export interface IdempotencyStore {
+  once<T>(key: string, run: () => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** Decides, hub-wide, which one process runs the built-in feeds. */
+export interface FeedLease {
+  /** Calls `onAcquire` when this process becomes the holder and `onLose` when it stops being it. */
+  start(onAcquire: () => void, onLose: () => void): void;
+  stop(): Promise<void>;
+}

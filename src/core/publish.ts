@@ -1,0 +1,91 @@
+import type { HubContext } from './context.js';
+import { HubError } from './errors.js';
+import type { EventDraft, HubEvent, Metadata } from './events.js';
+import { frameBytes } from './frame.js';
+
+/** A validated publish request. */
+export interface PublishInput {
+  type: string;
+  data: unknown;
+  room: string | null;
+  userId: string | null;
+  connectionId: string | null;
+  filters: Metadata | null;
+}
+
+/** The answer to one publish. */
+export interface PublishResult {
+  id: string;
+  recipients: number;
+}
+
+/** The publish use-case: check, append to history (the id is assigned there), fan out. */
+export class Publishing {
+  constructor(private readonly ctx: HubContext) {}
+
+  /** Publishes one event; sender is the token's sub. */
+  async publish(sender: string, input: PublishInput): Promise<PublishResult> {
+    return this.emit(await this.prepare(sender, input));
+  }
+
+  /** Publishes events in order; all are checked first (size, target), so a bad one publishes nothing. */
+  async publishBatch(sender: string, inputs: readonly PublishInput[]): Promise<{ ids: string[] }> {
+    const drafts: EventDraft[] = [];
+    for (const input of inputs) drafts.push(await this.prepare(sender, input));
+    const ids: string[] = [];
+    for (const draft of drafts) ids.push((await this.emit(draft)).id);
+    return { ids };
+  }
+
+  /** Runs a publish once per idempotency key (scoped to the sender). */
+  idempotent<T>(sender: string, key: string | undefined, run: () => Promise<T>): Promise<T> {
+    if (key === undefined) return run();
+    return this.ctx.idempotency.once(`${sender}\u0000${key}`, run);
+  }
+
+  /** Checks one event (the target connection is open, the encoded size fits) and builds its draft. */
+  private async prepare(sender: string, input: PublishInput): Promise<EventDraft> {
+    this.ctx.life.assertOpen();
+    let ownerUserId: string | null = null;
+    if (input.connectionId !== null) {
+      ownerUserId = await this.ctx.directory.connectionOwner(input.connectionId);
+      if (ownerUserId === null) throw new HubError('not_found', `no open connection "${input.connectionId}"`);
+    }
+    const dataJson = JSON.stringify(input.data ?? null);
+    const draft: EventDraft = {
+      type: input.type, data: input.data ?? null, room: input.room, userId: input.userId,
+      connectionId: input.connectionId, filters: input.filters, sender, ownerUserId, dataJson,
+    };
+    const bytes = frameBytes(draft, dataJson);
+    if (bytes > this.ctx.opts.maxEventBytes) {
+      throw new HubError('payload_too_large', `the encoded event is ${bytes} bytes; the limit is ${this.ctx.opts.maxEventBytes}`);
+    }
+    return draft;
+  }
+
+  /** Appends a checked draft to history and fans it out; counts who it reaches. */
+  private async emit(draft: EventDraft): Promise<PublishResult> {
+    this.ctx.life.assertOpen();
+    const recipients = await this.countRecipients(draft);
+    let ev: HubEvent;
+    try {
+      ev = await this.ctx.broker.publish(draft);
+    } catch (err) {
+      if (err instanceof HubError) throw err;
+      this.ctx.logger.error({ err, type: draft.type }, 'publish failed: history or fan-out unreachable');
+      throw new HubError('unavailable', 'the event could not be stored; try again');
+    }
+    this.ctx.counters.published();
+    return { id: ev.id, recipients };
+  }
+
+  private async countRecipients(draft: EventDraft): Promise<number> {
+    const { manager, directory } = this.ctx;
+    const local = manager.countRecipients(draft);
+    if (!directory.distributed) return local;
+    // Other processes' connections are counted from the directory, without their filters.
+    const hubWide = await directory.targetCount(draft);
+    const localUnfiltered = draft.filters === null ? local : manager.countRecipients({ ...draft, filters: null });
+    return local + Math.max(0, hubWide - localUnfiltered);
+  }
+}

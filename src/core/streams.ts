@@ -1,0 +1,147 @@
+import { randomBytes } from 'node:crypto';
+import { Connection, type CloseReason, type SseSink } from './connection.js';
+import type { HubContext } from './context.js';
+import { HubError } from './errors.js';
+import type { Metadata } from './events.js';
+import { parseEventId } from './event-id.js';
+import { encodeControl, encodeEvent, encodeRetry } from './frame.js';
+import { userRoom } from './names.js';
+import { mayJoin } from './policy.js';
+import type { Principal } from './principal.js';
+
+/** What a client asked for when opening a stream. */
+export interface StreamRequest {
+  rooms: readonly string[];
+  metadata: Metadata;
+  lastEventId: string | null;
+}
+
+/** Events read per history round trip during replay. */
+export const HISTORY_PAGE = 200;
+
+/** The stream use-case: admit, register, preamble, replay, go live; and forget a closed stream. */
+export class Streams {
+  private readonly retryFrame: Buffer;
+
+  constructor(private readonly ctx: HubContext) {
+    this.retryFrame = encodeRetry(ctx.opts.retryMs);
+  }
+
+  /**
+   * Admits a stream (policy, per-user limit) before any byte is written, then calls `open` for
+   * the sink, registers the connection, writes the preamble and replays history.
+   */
+  async open(principal: Principal, req: StreamRequest, open: () => SseSink): Promise<Connection> {
+    const { life, manager, presence, opts, logger } = this.ctx;
+    life.assertOpen();
+    for (const room of req.rooms) {
+      if (!mayJoin(principal, room)) throw new HubError('forbidden', `you may not join room "${room}"`);
+    }
+    const sticky = await this.stickyRooms(principal);
+    life.assertOpen();
+
+    const conn = new Connection(
+      randomBytes(12).toString('base64url'), principal.userId, principal.role, req.metadata,
+      principal.exp, open(), Date.now(), opts.maxBufferedBytes,
+    );
+    for (const room of [userRoom(principal.userId), ...sticky, ...req.rooms]) conn.rooms.add(room);
+    // Registered before history is read, so nothing published from here on is missed;
+    // live frames are held until the replay is written.
+    const local = manager.add(conn);
+    // Recorded hub-wide, and the per-user limit checked in the same step, before any byte is
+    // written: a refusal is still an ordinary HTTP answer, and once a client sees `connected`,
+    // stats, members and limits count it.
+    let firsts: string[] | null;
+    try {
+      firsts = await presence.opened(conn, opts.maxConnectionsPerUser, local);
+    } catch (err) {
+      manager.remove(conn);
+      logger.error({ err, userId: conn.userId }, 'could not record the stream hub-wide');
+      throw new HubError('unavailable', 'the hub cannot take streams right now; retry');
+    }
+    if (firsts === null) {
+      manager.remove(conn);
+      throw new HubError('too_many_connections', `at most ${opts.maxConnectionsPerUser} open streams per user`);
+    }
+    try {
+      if (conn.closed !== null) return conn;
+      await this.reconcileSticky(principal, conn, sticky, req.rooms);
+      conn.writeNow(this.retryFrame);
+      conn.writeNow(encodeControl('connected', {
+        connectionId: conn.id, userId: conn.userId, role: conn.role, rooms: [...conn.rooms],
+        nodeId: opts.nodeId, serverTime: new Date().toISOString(),
+      }));
+      life.track('presence join', Promise.all(firsts.map((room) => this.ctx.signals.joined(room, conn.userId))));
+      if (req.lastEventId !== null) await this.replay(conn, req.lastEventId);
+    } catch (err) {
+      logger.error({ err, connectionId: conn.id }, 'opening the stream failed; closing it so the client retries');
+      conn.sink.destroy();
+      this.close(conn);
+      return conn;
+    }
+    if (!conn.goLive()) manager.evict(conn);
+    return conn;
+  }
+
+  /** The user-level rooms this principal may still join. */
+  private async stickyRooms(principal: Principal): Promise<string[]> {
+    return (await this.ctx.memberships.list(principal.userId)).filter((r) => mayJoin(principal, r));
+  }
+
+  /**
+   * A user-level join or leave racing this connect may have missed it: its control message can
+   * arrive before the connection was indexed, after the first read of the user's rooms. Now that
+   * the connection is indexed (and so reached by any later one), read them again and catch up.
+   */
+  private async reconcileSticky(principal: Principal, conn: Connection, before: readonly string[], asked: readonly string[]): Promise<void> {
+    const { manager, presence, life, signals } = this.ctx;
+    const now = new Set(await this.stickyRooms(principal));
+    for (const room of now) {
+      const change = manager.join(conn, room);
+      if (change !== 'none' && (await presence.joined(conn, room, change === 'edge'))) {
+        life.track('presence join', signals.joined(room, conn.userId));
+      }
+    }
+    for (const room of before) {
+      if (now.has(room) || asked.includes(room)) continue;
+      const change = manager.leave(conn, room);
+      if (change !== 'none' && (await presence.left(conn, room, change === 'edge'))) {
+        life.track('presence leave', signals.left(room, conn.userId));
+      }
+    }
+  }
+
+  /** Writes the history after `lastEventId` that the connection is entitled to, pacing on drain. */
+  private async replay(conn: Connection, lastEventId: string): Promise<void> {
+    const { broker, counters } = this.ctx;
+    const wellFormed = parseEventId(lastEventId) !== undefined;
+    if (!wellFormed || !(await broker.historyHas(lastEventId))) {
+      const info = await broker.historyInfo();
+      conn.writeNow(encodeControl('history-gap', { lastEventId, oldestAvailable: info.oldestId }));
+    }
+    // An unreadable id names nothing: replay everything still kept.
+    let after = wellFormed ? lastEventId : null;
+    for (;;) {
+      const slice = await broker.historyAfter(after, HISTORY_PAGE);
+      for (const ev of slice.events) {
+        if (conn.closed !== null || conn.sink.closed) return;
+        after = ev.id;
+        if (!conn.entitled(ev)) continue;
+        conn.writeReplayed(encodeEvent(ev, ev.dataJson), ev.id);
+        counters.replayed();
+      }
+      if (!slice.more || conn.closed !== null) return;
+      if (conn.congested) await conn.sink.drained();
+    }
+  }
+
+  /** Forgets a closed stream and tells its rooms when its user left them entirely. */
+  close(conn: Connection, reason: CloseReason = 'client'): void {
+    const { manager, presence, life, signals } = this.ctx;
+    if (manager.get(conn.id) !== conn) return;
+    conn.closed ??= reason;
+    const lasts = manager.remove(conn);
+    life.track('presence close', presence.closed(conn, lasts).then((gone) =>
+      Promise.all(gone.map((room) => signals.left(room, conn.userId)))));
+  }
+}
