@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Backend } from './backend/backend.js';
 import { memoryBackend } from './backend/memory/index.js';
@@ -28,6 +29,27 @@ export interface RunningHub {
   shutdown(reason: string): Promise<void>;
 }
 
+/** A raw HTTP answer in the contract's error shape, for sockets Express never saw. */
+function rawError(status: number, reason: string, code: string, message: string): string {
+  const body = JSON.stringify({ error: { code, message } });
+  return `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+}
+
+/** Answers a request Node could not take (too slow, malformed) and closes its socket. */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable || err.code === 'ECONNRESET') {
+    socket.destroy();
+    return;
+  }
+  const answer = err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+    ? rawError(408, 'Request Timeout', 'request_timeout', 'the request did not arrive in time')
+    : err.code === 'HPE_HEADER_OVERFLOW'
+      ? rawError(431, 'Request Header Fields Too Large', 'invalid_request', 'the request headers are too large')
+      : rawError(400, 'Bad Request', 'invalid_request', 'the request is not valid HTTP');
+  socket.end(answer);
+}
+
 /** Chooses the backend from the config: Redis when REDIS_URL is set (loaded only then), else memory. */
 async function createBackend(config: Config, manager: ConnectionManager, counters: Counters, startedAt: number, logger: Logger): Promise<Backend> {
   if (config.redisUrl === undefined) return memoryBackend(config, manager, counters, startedAt);
@@ -49,7 +71,8 @@ export async function startHub(config: Config, opts: { logger?: Logger } = {}): 
   const hub = new Hub({
     nodeId: config.nodeId, retryMs: config.retryMs, heartbeatMs: config.heartbeatMs,
     maxEventBytes: config.maxEventBytes, maxBufferedBytes: config.maxBufferedBytes,
-    maxConnectionsPerUser: config.maxConnectionsPerUser, redisConfigured: config.redisUrl !== undefined, startedAt,
+    maxConnectionsPerUser: config.maxConnectionsPerUser, maxRoomsPerUser: config.maxRoomsPerUser,
+    maxStreams: config.maxStreams, redisConfigured: config.redisUrl !== undefined, startedAt,
   }, {
     broker: backend.broker, presence: backend.presence, memberships: backend.memberships, directory: backend.directory,
     census: backend.census, idempotency: backend.idempotency, manager, counters, logger, observer: metrics,
@@ -61,12 +84,17 @@ export async function startHub(config: Config, opts: { logger?: Logger } = {}): 
     ...(backend.rateLimitStore ? { rateLimitStore: backend.rateLimitStore } : {}),
   });
   const streams = createStreamHandler({ hub, tokens, config, logger });
-  // Streams go straight to their handler; everything else through Express.
-  const server = createServer((req, res) => (isStreamRequest(req) ? streams(req, res) : app(req, res)));
-  // Streams are long-lived; only the request head has a deadline.
-  server.requestTimeout = 0;
-  server.headersTimeout = 30_000;
+  // Streams go straight to their handler; everything else through Express. The request deadline
+  // covers a request's head and body only: a stream's request is complete once its head arrived,
+  // so it never cuts a stream. It is checked every quarter of it (at least every 30 s).
+  const server = createServer(
+    { connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(config.requestTimeoutMs / 4))) },
+    (req, res) => (isStreamRequest(req) ? streams(req, res) : app(req, res)),
+  );
+  server.requestTimeout = config.requestTimeoutMs;
+  server.headersTimeout = config.requestTimeoutMs;
   server.keepAliveTimeout = 5_000;
+  server.on('clientError', answerClientError);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => {

@@ -105,9 +105,14 @@ export class Hub {
     return readHistory(this.ctx, principal, q);
   }
 
-  /** True when the hub can serve everything (not shutting down, backing store reachable). */
+  /** True when the hub can serve everything (not shutting down, backing store reachable, room for streams). */
   ready(): boolean {
-    return !this.ctx.life.closing && this.ctx.broker.isHealthy();
+    return !this.ctx.life.closing && this.ctx.broker.isHealthy() && !this.streams.slots.full;
+  }
+
+  /** True while this process holds MAX_STREAMS streams. */
+  get full(): boolean {
+    return this.streams.slots.full;
   }
 
   /** Hub-wide figures for `/stats`. */

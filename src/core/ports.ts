@@ -117,6 +117,8 @@ export interface Directory {
   connectionOwner(connectionId: string): Promise<string | null>;
   /** Open connections of one user. */
   userConnections(userId: string): Promise<number>;
+  /** Rooms any of the user's open connections is in. */
+  userRooms(userId: string): Promise<string[]>;
   /** True when one of the user's connections is in the room. */
   userInRoom(userId: string, room: string): Promise<boolean>;
   /** User id → connection count, for one room. */

@@ -4,6 +4,7 @@ import type { HubContext } from './context.js';
 import { HubError } from './errors.js';
 import type { Metadata } from './events.js';
 import { parseEventId } from './event-id.js';
+import { StreamSlots, assertRoomsFit } from './limits.js';
 import { encodeControl, encodeEvent, encodeRetry } from './frame.js';
 import { userRoom } from './names.js';
 import { mayJoin } from './policy.js';
@@ -22,9 +23,12 @@ export const HISTORY_PAGE = 200;
 /** The stream use-case: admit, register, preamble, replay, go live; and forget a closed stream. */
 export class Streams {
   private readonly retryFrame: Buffer;
+  /** This process's stream slots (MAX_STREAMS). */
+  readonly slots: StreamSlots;
 
   constructor(private readonly ctx: HubContext) {
     this.retryFrame = encodeRetry(ctx.opts.retryMs);
+    this.slots = new StreamSlots(ctx);
   }
 
   /**
@@ -32,12 +36,23 @@ export class Streams {
    * the sink, registers the connection, writes the preamble and replays history.
    */
   async open(principal: Principal, req: StreamRequest, open: () => SseSink): Promise<Connection> {
+    this.ctx.life.assertOpen();
+    this.slots.take();
+    try {
+      return await this.admit(principal, req, open);
+    } finally {
+      this.slots.release();
+    }
+  }
+
+  private async admit(principal: Principal, req: StreamRequest, open: () => SseSink): Promise<Connection> {
     const { life, manager, presence, opts, logger } = this.ctx;
-    life.assertOpen();
     for (const room of req.rooms) {
       if (!mayJoin(principal, room)) throw new HubError('forbidden', `you may not join room "${room}"`);
     }
     const sticky = await this.stickyRooms(principal);
+    const asked = req.rooms.filter((r) => !sticky.includes(r));
+    if (asked.length > 0) await assertRoomsFit(this.ctx, principal.userId, asked);
     life.assertOpen();
 
     const conn = new Connection(

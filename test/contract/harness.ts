@@ -17,6 +17,9 @@ import { Counters } from '../../src/core/counters.js';
 import type { Broker, Directory, HubCensus, IdempotencyStore, Memberships, Presence } from '../../src/core/ports.js';
 import { deleteKeys } from '../support/redis-keys.js';
 
+/** USER_ROOMS_TTL of the contract suites' presence nodes, in ms. */
+const USER_ROOMS_TTL_MS = 60_000;
+
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 export const silentLogger = { debug() {}, info() {}, warn() {}, error() {}, fatal() {} };
@@ -150,7 +153,8 @@ export function presenceFactories(fx: RedisFixture): PresenceFactory[] {
         const counters = new Counters();
         const manager = new ConnectionManager(counters);
         const nodeId = opts.nodeId ?? 'mem';
-        return node(manager, new MemoryPresence(manager, counters, nodeId, Date.now()), new MemoryMemberships(), nodeId);
+        const memberships = new MemoryMemberships(USER_ROOMS_TTL_MS);
+        return node(manager, new MemoryPresence(manager, counters, nodeId, Date.now(), memberships), memberships, nodeId);
       },
     },
     {
@@ -164,10 +168,11 @@ export function presenceFactories(fx: RedisFixture): PresenceFactory[] {
         const client = await fx.client('presence');
         const presence = new RedisPresence(client, manager, {
           prefix, nodeId, heartbeatMs: opts.heartbeatMs ?? 1000, startedAt: Date.now(), counters, errors: fx.errors, logger: silentLogger,
+          userRoomsTtlMs: USER_ROOMS_TTL_MS,
           ...(opts.onGhostLeft ? { onGhostLeft: opts.onGhostLeft } : {}),
         });
         await presence.start();
-        return node(manager, presence, new RedisMemberships(client, prefix, fx.errors), nodeId, () => client.disconnect(false));
+        return node(manager, presence, new RedisMemberships(client, presence, prefix, USER_ROOMS_TTL_MS, fx.errors), nodeId, () => client.disconnect(false));
       },
     },
   ];

@@ -5,6 +5,12 @@ import type {
 } from '../../core/ports.js';
 import type { Target } from '../../core/events.js';
 
+/** Who hears that a user came online (its first stream) or went offline (its last stream closed). */
+export interface UserActivity {
+  online(userId: string): void;
+  offline(userId: string): void;
+}
+
 /**
  * Presence for one process: this process is the whole hub, so each hub-wide transition is the
  * local one the ConnectionManager reported, and every read comes from its indexes.
@@ -17,13 +23,18 @@ export class MemoryPresence implements Presence, Directory, HubCensus {
     private readonly counters: Counters,
     private readonly nodeId: string,
     private readonly startedAt: number,
+    /** Told when a user's first stream opens and its last one closes (memberships expire meanwhile). */
+    private readonly users?: UserActivity,
   ) {}
 
-  async opened(_conn: ConnectionInfo, maxPerUser: number, local: LocalOpen): Promise<string[] | null> {
-    return local.userConnections > maxPerUser ? null : [...local.firsts];
+  async opened(conn: ConnectionInfo, maxPerUser: number, local: LocalOpen): Promise<string[] | null> {
+    if (local.userConnections > maxPerUser) return null;
+    if (local.userConnections === 1) this.users?.online(conn.userId);
+    return [...local.firsts];
   }
 
-  async closed(_conn: ConnectionInfo, localLasts: readonly string[]): Promise<string[]> {
+  async closed(conn: ConnectionInfo, localLasts: readonly string[]): Promise<string[]> {
+    if (this.manager.ofUser(conn.userId).size === 0) this.users?.offline(conn.userId);
     return [...localLasts];
   }
 
@@ -37,6 +48,12 @@ export class MemoryPresence implements Presence, Directory, HubCensus {
 
   async userConnections(userId: string): Promise<number> {
     return this.manager.ofUser(userId).size;
+  }
+
+  async userRooms(userId: string): Promise<string[]> {
+    const rooms = new Set<string>();
+    for (const conn of this.manager.ofUser(userId)) for (const room of conn.rooms) rooms.add(room);
+    return [...rooms];
   }
 
   async connectionOwner(connectionId: string): Promise<string | null> {

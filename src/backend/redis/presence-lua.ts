@@ -10,8 +10,10 @@
  *   P n:<node>:u          hash userId → connections on that node
  *   P n:<node>:r          hash roomId → connections on that node
  *   P n:<node>:m:<room>   hash userId → that user's connections in the room on that node
+ *   P n:<node>:x:<user>   hash roomId → that user's connections in the room on that node (room limit)
  *   P n:<node>:info       hash startedAt and delivery counters
- *   P ur:<userId>         set of the rooms the user joined at user level
+ *   P ur:<userId>         set of the rooms the user joined at user level; no TTL while the user has a
+ *                         stream anywhere, else USER_ROOMS_TTL from its last stream's close
  *   P idem:<sha256>       idempotency record
  *   P lease:feeds         the built-in feeds' lease (holder's node id)
  *   P rl:<name>:…         rate-limit counters (rate-limit-redis)
@@ -51,6 +53,16 @@ local function hdecr(key, field)
   return v
 end
 local function touch(key) redis.call('PEXPIRE', key, TTL) end
+-- The user's open connections on live nodes.
+local function user_conns(live, uid)
+  local total = 0
+  for _, node in ipairs(live) do total = total + tonumber(redis.call('HGET', nk(node, 'u'), uid) or '0') end
+  return total
+end
+-- Starts the clock on a user's memberships once the user has no stream left anywhere.
+local function expire_user_rooms(uid, ttl)
+  if ttl > 0 then redis.call('PEXPIRE', P .. 'ur:' .. uid, ttl) end
+end
 local function touch_node()
   touch(nk(N, 'c')) touch(nk(N, 'u')) touch(nk(N, 'r'))
 end
@@ -58,6 +70,7 @@ end
 
 /**
  * Opened connection. ARGV[4] connectionId, ARGV[5] userId, ARGV[6] the per-user limit, ARGV[7..] rooms.
+ * The user's memberships stop expiring while it has a stream.
  * Returns the rooms where it is the user's first connection hub-wide, or -1 (nothing recorded) when
  * the user already holds `limit` connections.
  */
@@ -67,18 +80,20 @@ local c = nk(N, 'c')
 if redis.call('HEXISTS', c, cid) == 1 then return {} end
 -- The per-user limit, checked and taken in the same step, so racing connects on different
 -- processes cannot both pass it.
-local open = 0
-for _, node in ipairs(live_nodes()) do open = open + tonumber(redis.call('HGET', nk(node, 'u'), uid) or '0') end
+local open = user_conns(live_nodes(), uid)
 if open >= limit then return -1 end
+if open == 0 then redis.call('PERSIST', P .. 'ur:' .. uid) end
 local rec = {uid}
 for i = 7, #ARGV do table.insert(rec, ARGV[i]) end
 redis.call('HSET', c, cid, cjson.encode(rec))
 redis.call('HINCRBY', nk(N, 'u'), uid, 1)
+local xk = nk(N, 'x:' .. uid)
 local firsts = {}
 local live = nil
 for i = 7, #ARGV do
   local room = ARGV[i]
   redis.call('HINCRBY', nk(N, 'r'), room, 1)
+  redis.call('HINCRBY', xk, room, 1)
   local mk = nk(N, 'm:' .. room)
   local n = redis.call('HINCRBY', mk, uid, 1)
   touch(mk)
@@ -87,11 +102,15 @@ for i = 7, #ARGV do
     if others_in_room(live, room, uid) == 0 then table.insert(firsts, room) end
   end
 end
+touch(xk)
 touch_node()
 return firsts
 `;
 
-/** Closed connection. ARGV[4] connectionId. Returns the rooms where it was the user's last connection hub-wide. */
+/**
+ * Closed connection. ARGV[4] connectionId, ARGV[5] USER_ROOMS_TTL (ms). Returns the rooms where it
+ * was the user's last connection hub-wide; its user's memberships start expiring with its last stream.
+ */
 export const CLOSED_LUA = PRESENCE_PRELUDE + `
 local c = nk(N, 'c')
 local raw = redis.call('HGET', c, ARGV[4])
@@ -101,15 +120,16 @@ local rec = cjson.decode(raw)
 local uid = rec[1]
 hdecr(nk(N, 'u'), uid)
 local lasts = {}
-local live = nil
+local live = live_nodes()
 for i = 2, #rec do
   local room = rec[i]
   hdecr(nk(N, 'r'), room)
+  hdecr(nk(N, 'x:' .. uid), room)
   if hdecr(nk(N, 'm:' .. room), uid) == 0 then
-    live = live or live_nodes()
     if others_in_room(live, room, uid) == 0 then table.insert(lasts, room) end
   end
 end
+if user_conns(live, uid) == 0 then expire_user_rooms(uid, tonumber(ARGV[5])) end
 return lasts
 `;
 
@@ -128,12 +148,15 @@ local n
 if join then
   table.insert(rec, room)
   redis.call('HINCRBY', nk(N, 'r'), room, 1)
+  redis.call('HINCRBY', nk(N, 'x:' .. uid), room, 1)
+  touch(nk(N, 'x:' .. uid))
   n = redis.call('HINCRBY', mk, uid, 1)
   touch(mk)
   touch_node()
 else
   table.remove(rec, at)
   hdecr(nk(N, 'r'), room)
+  hdecr(nk(N, 'x:' .. uid), room)
   n = hdecr(mk, uid)
 end
 redis.call('HSET', c, ARGV[4], cjson.encode(rec))
@@ -146,6 +169,7 @@ return 0
 /**
  * Hub-wide reads over the live nodes. ARGV[4] operation, ARGV[5..] its arguments:
  *   user-conns uid → n;  owner cid → userId|false;  in-room uid room → 0|1;  count-room room → n;
+ *   user-rooms uid → {room, …} (rooms any of the user's connections is in);
  *   count-all → n;  rooms → {room, connections, users, …};  members room → {uid, n, …};
  *   active-users → n;  nodes → {nodeId, connections, {infoField, value, …}, …}
  */
@@ -153,9 +177,15 @@ export const READ_LUA = PRESENCE_PRELUDE + `
 local op = ARGV[4]
 local live = live_nodes()
 if op == 'user-conns' then
-  local total = 0
-  for _, node in ipairs(live) do total = total + tonumber(redis.call('HGET', nk(node, 'u'), ARGV[5]) or '0') end
-  return total
+  return user_conns(live, ARGV[5])
+elseif op == 'user-rooms' then
+  local seen, out = {}, {}
+  for _, node in ipairs(live) do
+    for _, room in ipairs(redis.call('HKEYS', nk(node, 'x:' .. ARGV[5]))) do
+      if not seen[room] then seen[room] = true table.insert(out, room) end
+    end
+  end
+  return out
 elseif op == 'owner' then
   for _, node in ipairs(live) do
     local raw = redis.call('HGET', nk(node, 'c'), ARGV[5])
@@ -242,6 +272,7 @@ if #fields > 0 then redis.call('HSET', info, unpack(fields)) end
 touch(info)
 touch_node()
 for _, room in ipairs(redis.call('HKEYS', nk(N, 'r'))) do touch(nk(N, 'm:' .. room)) end
+for _, uid in ipairs(redis.call('HKEYS', nk(N, 'u'))) do touch(nk(N, 'x:' .. uid)) end
 local out = {existed}
 for _, node in ipairs(redis.call('ZRANGEBYSCORE', P .. 'nodes', '-inf', string.format('%.0f', now))) do
   if node ~= N then table.insert(out, node) end
@@ -253,12 +284,14 @@ return out
 const DROP_NODE = `
 local function drop_node(node)
   for _, room in ipairs(redis.call('HKEYS', nk(node, 'r'))) do redis.call('DEL', nk(node, 'm:' .. room)) end
+  for _, uid in ipairs(redis.call('HKEYS', nk(node, 'u'))) do redis.call('DEL', nk(node, 'x:' .. uid)) end
   redis.call('DEL', nk(node, 'c'), nk(node, 'u'), nk(node, 'r'))
 end
 `;
 
 /**
- * Reaps a dead node ARGV[4]: only when its deadline passed and nobody reaped it yet. Returns
+ * Reaps a dead node ARGV[4] (ARGV[5] USER_ROOMS_TTL in ms): only when its deadline passed and
+ * nobody reaped it yet; its users with no stream left start their memberships' expiry. Returns
  * {room, userId, …} for users whose last connection in a room died with it (presence-leave).
  */
 export const REAP_LUA = PRESENCE_PRELUDE + DROP_NODE + `
@@ -277,8 +310,12 @@ for _, room in ipairs(redis.call('HKEYS', nk(D, 'r'))) do
     if total == 0 then table.insert(gone, room) table.insert(gone, uid) end
   end
 end
+local users = redis.call('HKEYS', nk(D, 'u'))
 drop_node(D)
 redis.call('DEL', nk(D, 'info'))
+for _, uid in ipairs(users) do
+  if user_conns(live, uid) == 0 then expire_user_rooms(uid, tonumber(ARGV[5])) end
+end
 return gone
 `;
 
@@ -297,6 +334,8 @@ for _, item in ipairs(snap) do
     local room = item[i]
     table.insert(rec, room)
     redis.call('HINCRBY', nk(N, 'r'), room, 1)
+    redis.call('HINCRBY', nk(N, 'x:' .. uid), room, 1)
+    touch(nk(N, 'x:' .. uid))
     local mk = nk(N, 'm:' .. room)
     redis.call('HINCRBY', mk, uid, 1)
     touch(mk)
@@ -312,5 +351,21 @@ export const LEAVE_LUA = PRESENCE_PRELUDE + DROP_NODE + `
 drop_node(N)
 redis.call('DEL', nk(N, 'info'))
 redis.call('ZREM', P .. 'nodes', N)
+return 1
+`;
+
+/**
+ * User-level membership. ARGV[4] userId, ARGV[5] room, ARGV[6] '1' add / '0' remove, ARGV[7]
+ * USER_ROOMS_TTL (ms). The set keeps no TTL while the user has a stream anywhere.
+ */
+export const USER_ROOM_LUA = PRESENCE_PRELUDE + `
+local uid, room = ARGV[4], ARGV[5]
+local key = P .. 'ur:' .. uid
+if ARGV[6] == '1' then
+  redis.call('SADD', key, room)
+  if user_conns(live_nodes(), uid) == 0 then expire_user_rooms(uid, tonumber(ARGV[7])) end
+else
+  redis.call('SREM', key, room)
+end
 return 1
 `;
