@@ -2,6 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { ConfigError } from './config-error.js';
+import { REDIS_DEPLOYMENT_VARIABLES, effectivePrefix, parseRedisDeployment, type RedisDeployment } from './config-redis.js';
+
+export { ConfigError } from './config-error.js';
 
 /** Default HTTP port. */
 export const DEFAULT_PORT = 3000;
@@ -57,7 +61,11 @@ export interface Config {
   readonly jwtSecretGenerated: boolean;
   readonly jwtPublicKey: string | undefined;
   readonly jwtTtlSec: number;
+  /** REDIS_URL when Redis is one server (see `redis` for every form). */
   readonly redisUrl: string | undefined;
+  /** The Redis deployment (REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES); undefined: all in memory. */
+  readonly redis: RedisDeployment | undefined;
+  /** The key prefix in use (on a Cluster, hash-tagged: see config-redis.ts). */
   readonly redisPrefix: string;
   readonly historySize: number;
   readonly heartbeatMs: number;
@@ -81,21 +89,13 @@ export interface Config {
   readonly requestTimeoutMs: number;
 }
 
-/** Thrown when a variable is missing or invalid; its message names the variable. */
-export class ConfigError extends Error {
-  constructor(readonly variable: string, reason: string) {
-    super(`${variable}: ${reason}`);
-    this.name = 'ConfigError';
-  }
-}
-
 /** Every environment variable the hub reads, for documentation and for checks of `.env.example`. */
 export const CONFIG_VARIABLES = [
   'PORT', 'HOST', 'NODE_ID', 'JWT_SECRET', 'JWT_PUBLIC_KEY', 'JWT_TTL', 'REDIS_URL', 'REDIS_PREFIX',
   'HISTORY_SIZE', 'HEARTBEAT_MS', 'RETRY_MS', 'MAX_EVENT_BYTES', 'MAX_BUFFERED_BYTES',
   'MAX_CONNECTIONS_PER_USER', 'CORS_ORIGINS', 'DEMO', 'USERS_FILE', 'SIMULATORS', 'LOG_LEVEL',
   'TRUST_PROXY', 'SHUTDOWN_TIMEOUT_MS', 'WORKERS', 'LOGIN_RATE_LIMIT', 'MAX_ROOMS_PER_USER', 'USER_ROOMS_TTL',
-  'USER_RATE_LIMIT', 'MAX_STREAMS', 'REQUEST_TIMEOUT_MS',
+  'USER_RATE_LIMIT', 'MAX_STREAMS', 'REQUEST_TIMEOUT_MS', ...REDIS_DEPLOYMENT_VARIABLES,
 ] as const;
 
 type Env = Record<string, string | undefined>;
@@ -170,14 +170,13 @@ export function loadConfig(env: Env = process.env): Config {
 
   const jwtTtlSec = durationVar(env, 'JWT_TTL', JWT_TTL_SEC);
 
-  const redisUrl = env.REDIS_URL?.trim() || undefined;
-  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
-    throw new ConfigError('REDIS_URL', `must start with redis:// or rediss://`);
-  }
-  const redisPrefix = env.REDIS_PREFIX?.trim() || DEFAULT_REDIS_PREFIX;
-  if (!/^[A-Za-z0-9_.:{}-]{1,64}$/.test(redisPrefix)) {
+  const redis = parseRedisDeployment(env);
+  const redisUrl = redis?.form === 'standalone' ? redis.url : undefined;
+  const givenPrefix = env.REDIS_PREFIX?.trim() || DEFAULT_REDIS_PREFIX;
+  if (!/^[A-Za-z0-9_.:{}-]{1,64}$/.test(givenPrefix)) {
     throw new ConfigError('REDIS_PREFIX', 'must be 1-64 characters of letters, digits, _ . : { } -');
   }
+  const redisPrefix = effectivePrefix(givenPrefix, redis);
 
   const corsRaw = env.CORS_ORIGINS?.trim();
   let corsOrigins: Config['corsOrigins'];
@@ -227,7 +226,7 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   const workers = intVar(env, 'WORKERS', 1, 1, 64);
-  if (workers > 1 && redisUrl === undefined) throw new ConfigError('WORKERS', 'more than one worker needs REDIS_URL (the workers share state through Redis)');
+  if (workers > 1 && redis === undefined) throw new ConfigError('WORKERS', 'more than one worker needs Redis (REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES): the workers share state through it');
 
   const config: Config = {
     port,
@@ -238,6 +237,7 @@ export function loadConfig(env: Env = process.env): Config {
     jwtPublicKey,
     jwtTtlSec,
     redisUrl,
+    redis,
     redisPrefix,
     historySize: intVar(env, 'HISTORY_SIZE', DEFAULT_HISTORY_SIZE, 1, 1_000_000),
     heartbeatMs: intVar(env, 'HEARTBEAT_MS', HEARTBEAT_MS, 100, 3_600_000),

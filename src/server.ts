@@ -50,9 +50,9 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
   socket.end(answer);
 }
 
-/** Chooses the backend from the config: Redis when REDIS_URL is set (loaded only then), else memory. */
+/** Chooses the backend from the config: Redis when a Redis deployment is configured (loaded only then), else memory. */
 async function createBackend(config: Config, manager: ConnectionManager, counters: Counters, startedAt: number, logger: Logger): Promise<Backend> {
-  if (config.redisUrl === undefined) return memoryBackend(config, manager, counters, startedAt);
+  if (config.redis === undefined) return memoryBackend(config, manager, counters, startedAt);
   const { redisBackend } = await import('./backend/redis/index.js');
   return redisBackend(config, manager, counters, startedAt, logger);
 }
@@ -72,7 +72,7 @@ export async function startHub(config: Config, opts: { logger?: Logger } = {}): 
     nodeId: config.nodeId, retryMs: config.retryMs, heartbeatMs: config.heartbeatMs,
     maxEventBytes: config.maxEventBytes, maxBufferedBytes: config.maxBufferedBytes,
     maxConnectionsPerUser: config.maxConnectionsPerUser, maxRoomsPerUser: config.maxRoomsPerUser,
-    maxStreams: config.maxStreams, redisConfigured: config.redisUrl !== undefined, startedAt,
+    maxStreams: config.maxStreams, redisConfigured: config.redis !== undefined, startedAt,
   }, {
     broker: backend.broker, presence: backend.presence, memberships: backend.memberships, directory: backend.directory,
     census: backend.census, idempotency: backend.idempotency, manager, counters, logger, observer: metrics,
@@ -145,6 +145,6 @@ export async function startHub(config: Config, opts: { logger?: Logger } = {}): 
   if (config.jwtSecretGenerated) {
     logger.warn('JWT_SECRET is not set: demo mode generated one for this run; tokens die with the process');
   }
-  logger.info({ port, nodeId: config.nodeId, redis: config.redisUrl !== undefined, demo: config.demo }, 'roomcast listening');
+  logger.info({ port, nodeId: config.nodeId, redis: config.redis?.form ?? false, demo: config.demo }, 'roomcast listening');
   return { server, hub, backend, tokens, port, url: `http://127.0.0.1:${port}`, logger, shutdown };
 }

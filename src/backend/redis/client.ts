@@ -1,5 +1,9 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import type { RedisAuth, RedisDeployment } from '../../config-redis.js';
 import { HubError } from '../../core/errors.js';
+
+/** A command client of any deployment form: one server (also through Sentinel) or a Cluster. */
+export type RedisClient = Redis | Cluster;
 
 /** What the Redis parts log through (pino's shape). */
 export interface RedisLogger {
@@ -15,6 +19,10 @@ export const COMMAND_TIMEOUT_MS = 5_000;
 export const CONNECT_TIMEOUT_MS = 2_000;
 /** Longest pause between reconnection attempts, so a returning Redis is picked up within a second. */
 export const MAX_RECONNECT_DELAY_MS = 1_000;
+/** `Retry-After` (seconds) of a 503 answered because Redis is unreachable or failing over. */
+export const REDIS_RETRY_AFTER_SEC = 1;
+/** How often a Cluster client re-reads the slot map, so a promoted replica is used within about a second. */
+export const SLOTS_REFRESH_MS = 1_000;
 
 /**
  * Counts and logs every failed Redis call, with the operation that failed. One instance per
@@ -43,7 +51,7 @@ export class RedisErrors {
       return await work;
     } catch (err) {
       this.record(op, err, context);
-      throw new HubError('unavailable', 'the shared store (Redis) is unreachable; try again');
+      throw new HubError('unavailable', 'the shared store (Redis) is unreachable; try again', undefined, REDIS_RETRY_AFTER_SEC);
     }
   }
 }
@@ -55,11 +63,11 @@ function errorSummary(err: unknown): { message: string; name?: string } {
 }
 
 /**
- * A Redis client that fails fast while Redis is unreachable (no offline queue, no retries of
- * commands in flight, a command timeout) and reconnects by itself, quickly.
+ * Options of every connection to a Redis server: fail fast while it is unreachable (no offline
+ * queue, commands in flight are not sent again, a command timeout) and reconnect by itself, quickly.
  */
-export function createRedisClient(url: string, name: string, errors: RedisErrors, logger: RedisLogger, extra: RedisOptions = {}): Redis {
-  const client = new Redis(url, {
+function failFast(name: string): RedisOptions {
+  return {
     lazyConnect: true,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
@@ -68,27 +76,90 @@ export function createRedisClient(url: string, name: string, errors: RedisErrors
     connectTimeout: CONNECT_TIMEOUT_MS,
     retryStrategy: (times) => Math.min(50 * times, MAX_RECONNECT_DELAY_MS),
     connectionName: name,
-    ...extra,
-  });
+  };
+}
+
+/** ioredis options for the credentials and TLS of the Sentinel and Cluster forms. */
+export function authOptions(auth: RedisAuth): RedisOptions {
+  return {
+    ...(auth.username !== undefined ? { username: auth.username } : {}),
+    ...(auth.password !== undefined ? { password: auth.password } : {}),
+    ...(auth.tls ? { tls: {} } : {}),
+  };
+}
+
+/** Counts a client's connection errors once per outage and logs when it is back. */
+function watch(client: RedisClient, name: string, errors: RedisErrors, logger: RedisLogger): void {
   let down = false;
-  client.on('error', (err: unknown) => {
+  const onError = (err: unknown): void => {
     if (!down) {
       down = true;
       errors.record(`${name}:connection`, err);
     } else {
       errors.total++;
     }
-  });
+  };
+  client.on('error', onError);
+  client.on('node error', onError);
   client.on('ready', () => {
     if (down) logger.warn({ client: name }, 'redis connection is back');
     down = false;
   });
   client.on('end', () => logger.debug({ client: name }, 'redis connection ended'));
+}
+
+/** A fail-fast client of one Redis server given by URL (see failFast). */
+export function createRedisClient(url: string, name: string, errors: RedisErrors, logger: RedisLogger, extra: RedisOptions = {}): Redis {
+  const client = new Redis(url, { ...failFast(name), ...extra });
+  watch(client, name, errors, logger);
+  return client;
+}
+
+/**
+ * A fail-fast client of the configured deployment. Sentinel: ioredis asks the sentinels for the
+ * primary at every (re)connection and follows their switch-master announcements. Cluster: commands
+ * go to the node owning their slot; a command whose connection closed, or that met CLUSTERDOWN,
+ * fails at once instead of being sent again (it may have run: its caller answers 503 and the
+ * publisher retries with its Idempotency-Key).
+ */
+export function createDeploymentClient(
+  deployment: RedisDeployment, name: string, errors: RedisErrors, logger: RedisLogger, extra: RedisOptions = {},
+): RedisClient {
+  if (deployment.form === 'standalone') return createRedisClient(deployment.url, name, errors, logger, extra);
+  const auth = authOptions(deployment.auth);
+  let client: RedisClient;
+  if (deployment.form === 'sentinel') {
+    client = new Redis({
+      ...failFast(name), ...auth, ...extra,
+      sentinels: deployment.sentinels.map((a) => ({ host: a.host, port: a.port })),
+      name: deployment.name,
+      // The same credentials and TLS for the sentinels as for the servers they lead to.
+      ...(auth.username !== undefined ? { sentinelUsername: auth.username } : {}),
+      ...(auth.password !== undefined ? { sentinelPassword: auth.password } : {}),
+      ...(deployment.auth.tls ? { enableTLSForSentinelMode: true, sentinelTLS: {} } : {}),
+      sentinelCommandTimeout: CONNECT_TIMEOUT_MS,
+      failoverDetector: true,
+    });
+  } else {
+    const { retryStrategy: _perNode, lazyConnect: _lazy, enableOfflineQueue: _queue, ...node } = failFast(name);
+    const options: ClusterOptions = {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      retryDelayOnFailover: 0,
+      retryDelayOnClusterDown: 0,
+      clusterRetryStrategy: (times) => Math.min(50 * times, MAX_RECONNECT_DELAY_MS),
+      slotsRefreshInterval: SLOTS_REFRESH_MS,
+      slotsRefreshTimeout: CONNECT_TIMEOUT_MS,
+      redisOptions: { ...node, ...auth, ...extra },
+    };
+    client = new Cluster(deployment.nodes.map((a) => ({ host: a.host, port: a.port })), options);
+  }
+  watch(client, name, errors, logger);
   return client;
 }
 
 /** Waits for a lazily created client's first connection, or fails after `timeoutMs`. */
-export async function connectRedis(client: Redis, timeoutMs: number): Promise<void> {
+export async function connectRedis(client: RedisClient, timeoutMs: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
@@ -103,7 +174,7 @@ export async function connectRedis(client: Redis, timeoutMs: number): Promise<vo
 }
 
 /** Closes a client politely when it is connected, else drops it; never throws. */
-export async function closeRedis(client: Redis): Promise<void> {
+export async function closeRedis(client: RedisClient): Promise<void> {
   if (client.status === 'ready') {
     try {
       await Promise.race([client.quit(), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
