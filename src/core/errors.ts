@@ -15,6 +15,9 @@ export const ERROR_STATUS = {
   unavailable: 503,
 } as const;
 
+/** `Retry-After` of a 503 answered while the shared store (Redis) is unreachable or failing over, in seconds. */
+export const STORE_RETRY_AFTER_SEC = 1;
+
 /** One of the contract's error codes. */
 export type ErrorCode = keyof typeof ERROR_STATUS;
 

@@ -5,7 +5,7 @@ import { encodeControl, encodeEvent } from './frame.js';
 import { readHistory, type HistoryAnswer, type HistoryQuery } from './history.js';
 import type { BrokerListener, ControlMessage, RoomSummary } from './ports.js';
 import type { Principal } from './principal.js';
-import { Publishing, type PublishInput, type PublishResult } from './publish.js';
+import { Publishing, type PublishAnswer, type PublishInput, type PublishResult } from './publish.js';
 import { Rooms } from './rooms.js';
 import { Stats, type HubStats } from './stats.js';
 import { Streams, type StreamRequest } from './streams.js';
@@ -61,7 +61,7 @@ export class Hub {
   }
 
   /** Runs a publish once per idempotency key (scoped to the sender). */
-  idempotent<T>(sender: string, key: string | undefined, run: () => Promise<T>): Promise<T> {
+  idempotent<T extends PublishAnswer>(sender: string, key: string | undefined, run: () => Promise<T>): Promise<T> {
     return this.publishing.idempotent(sender, key, run);
   }
 

@@ -51,6 +51,12 @@ export interface Broker {
   historyInfo(): Promise<HistoryInfo>;
   /** True while the backing store is reachable. */
   isHealthy(): boolean;
+  /**
+   * Where the store replicates (REDIS_WAIT_REPLICAS): resolves true once these events are kept as
+   * durably as configured, false when one was lost (a failover); throws a 503 HubError when that is
+   * not known in time. Absent: a published event is as durable as it gets.
+   */
+  confirm?(ids: readonly string[]): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -139,6 +145,8 @@ export interface HubCensus {
 /** Runs a publish once per key within a time window; repeats answer the first answer. */
 export interface IdempotencyStore {
   once<T>(key: string, run: () => Promise<T>): Promise<T>;
+  /** Forgets a key's stored answer, so its next repeat runs again (its event was lost in a failover). */
+  forget?(key: string): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -1,5 +1,5 @@
 import type { HubContext } from './context.js';
-import { HubError } from './errors.js';
+import { HubError, STORE_RETRY_AFTER_SEC } from './errors.js';
 import type { EventDraft, HubEvent, Metadata } from './events.js';
 import { frameBytes } from './frame.js';
 
@@ -19,6 +19,9 @@ export interface PublishResult {
   recipients: number;
 }
 
+/** The answer to a publish or a batch. */
+export type PublishAnswer = PublishResult | { ids: string[] };
+
 /** The publish use-case: check, append to history (the id is assigned there), fan out. */
 export class Publishing {
   constructor(private readonly ctx: HubContext) {}
@@ -37,10 +40,20 @@ export class Publishing {
     return { ids };
   }
 
-  /** Runs a publish once per idempotency key (scoped to the sender). */
-  idempotent<T>(sender: string, key: string | undefined, run: () => Promise<T>): Promise<T> {
-    if (key === undefined) return run();
-    return this.ctx.idempotency.once(`${sender}\u0000${key}`, run);
+  /**
+   * Runs a publish once per idempotency key (scoped to the sender), and answers once its events are
+   * as durable as the deployment asks (REDIS_WAIT_REPLICAS). The answer is stored before that wait,
+   * so a publish answered 503 because the wait ran out is, on retry, confirmed again rather than
+   * published twice.
+   */
+  async idempotent<T extends PublishAnswer>(sender: string, key: string | undefined, run: () => Promise<T>): Promise<T> {
+    const scoped = key === undefined ? undefined : `${sender}\u0000${key}`;
+    const answer = scoped === undefined ? await run() : await this.ctx.idempotency.once(scoped, run);
+    const { broker, idempotency } = this.ctx;
+    if (broker.confirm === undefined || (await broker.confirm('id' in answer ? [answer.id] : answer.ids))) return answer;
+    // Lost with a primary that died before its replicas had it: never answered 202, so it may be published again.
+    if (scoped !== undefined) await idempotency.forget?.(scoped);
+    throw new HubError('unavailable', 'the event was lost in a Redis failover before it reached a replica; publish it again', undefined, STORE_RETRY_AFTER_SEC);
   }
 
   /** Checks one event (the target connection is open, the encoded size fits) and builds its draft. */
@@ -73,7 +86,7 @@ export class Publishing {
     } catch (err) {
       if (err instanceof HubError) throw err;
       this.ctx.logger.error({ err, type: draft.type }, 'publish failed: history or fan-out unreachable');
-      throw new HubError('unavailable', 'the event could not be stored; try again');
+      throw new HubError('unavailable', 'the event could not be stored; try again', undefined, STORE_RETRY_AFTER_SEC);
     }
     this.ctx.counters.published();
     return { id: ev.id, recipients };

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Connection, type CloseReason, type SseSink } from './connection.js';
 import type { HubContext } from './context.js';
-import { HubError } from './errors.js';
+import { HubError, STORE_RETRY_AFTER_SEC } from './errors.js';
 import type { Metadata } from './events.js';
 import { parseEventId } from './event-id.js';
 import { StreamSlots, assertRoomsFit } from './limits.js';
@@ -72,7 +72,7 @@ export class Streams {
     } catch (err) {
       manager.remove(conn);
       logger.error({ err, userId: conn.userId }, 'could not record the stream hub-wide');
-      throw new HubError('unavailable', 'the hub cannot take streams right now; retry');
+      throw new HubError('unavailable', 'the hub cannot take streams right now; retry', undefined, STORE_RETRY_AFTER_SEC);
     }
     if (firsts === null) {
       manager.remove(conn);

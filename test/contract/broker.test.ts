@@ -4,6 +4,7 @@ import { encodeEvent } from '../../src/core/frame.js';
 import type { EventDraft, HubEvent } from '../../src/core/events.js';
 import type { Broker, BrokerListener, ControlMessage } from '../../src/core/ports.js';
 import { RedisBroker } from '../../src/backend/redis/broker.js';
+import { ChannelBus } from '../../src/backend/redis/bus.js';
 import { RedisFixture, brokerFactories, newPrefix, silentLogger, waitFor } from './harness.js';
 
 const fx = new RedisFixture();
@@ -139,7 +140,7 @@ describe.each(brokerFactories(fx))('Broker contract: $name', (factory) => {
     // a subscriber connection that takes 400 ms to come back after it is cut
     const sub = await fx.client('slow-sub', { retryStrategy: () => 400 });
     const subId = await sub.client('ID');
-    const broker = new RedisBroker(await fx.client('cmd'), sub, { prefix, historySize: 1000, errors: fx.errors, logger: silentLogger });
+    const broker = new RedisBroker(await fx.client('cmd'), new ChannelBus(sub, fx.errors), { prefix, historySize: 1000, errors: fx.errors, logger: silentLogger });
     const rec = recorder();
     await broker.subscribe(rec);
     const ids = [(await publisher.publish(draft({ data: 0 }))).id];

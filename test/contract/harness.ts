@@ -7,6 +7,7 @@ import { MemoryIdempotency } from '../../src/backend/memory/idempotency.js';
 import { MemoryMemberships } from '../../src/backend/memory/memberships.js';
 import { MemoryPresence } from '../../src/backend/memory/presence.js';
 import { RedisBroker } from '../../src/backend/redis/broker.js';
+import { ChannelBus } from '../../src/backend/redis/bus.js';
 import { RedisErrors, closeRedis, connectRedis, createRedisClient } from '../../src/backend/redis/client.js';
 import { RedisIdempotency } from '../../src/backend/redis/idempotency.js';
 import { RedisMemberships } from '../../src/backend/redis/memberships.js';
@@ -106,7 +107,7 @@ export function brokerFactories(fx: RedisFixture): BrokerFactory[] {
         fx.prefixes.add(prefix);
         const cmd = await fx.client('cmd');
         const sub = await fx.client('sub');
-        return new RedisBroker(cmd, sub, { prefix, historySize: capacity, errors: fx.errors, logger: silentLogger });
+        return new RedisBroker(cmd, new ChannelBus(sub, fx.errors), { prefix, historySize: capacity, errors: fx.errors, logger: silentLogger });
       },
     },
   ];

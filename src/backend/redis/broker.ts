@@ -1,10 +1,11 @@
-import type { Redis } from 'ioredis';
 import { EVENT_ID_DIGITS } from '../../core/event-id.js';
 import type { EventDraft, HubEvent, Metadata } from '../../core/events.js';
 import { dataBounds, eventFrameParts, type FrameFields } from '../../core/frame.js';
 import type { Broker, BrokerListener, ControlMessage, HistoryInfo, HistorySlice } from '../../core/ports.js';
 import { HISTORY_INFO_LUA, PUBLISH_LUA } from './broker-lua.js';
-import type { RedisErrors, RedisLogger } from './client.js';
+import type { BusSubscription } from './bus.js';
+import type { RedisClient, RedisErrors, RedisLogger } from './client.js';
+import type { ReplicaConfirm } from './confirm.js';
 import './commands.js';
 
 /** An event's fields other than id and data, as kept in the stream (`h`) and sent on the bus. */
@@ -76,6 +77,8 @@ export interface RedisBrokerOptions {
   historySize: number;
   errors: RedisErrors;
   logger: RedisLogger;
+  /** Confirms publishes on replicas (REDIS_WAIT_REPLICAS > 0). */
+  confirm?: ReplicaConfirm;
 }
 
 /**
@@ -83,24 +86,27 @@ export interface RedisBrokerOptions {
  * appends (trimmed to exactly HISTORY_SIZE) and publishes the pre-encoded frame, so no process
  * sees an event in history that is not delivered, or the other way round. Every event — this
  * process's own included — reaches the listener only through the subscription, in bus order.
- * After the subscription is lost and restored, the events published meanwhile are read back
- * from history, so live streams get no gap.
+ * After the subscription is cut and restored (a Redis restart, a failover to another primary),
+ * the events published meanwhile are read back from history, so live streams get no gap; an
+ * event with an id at or below the last delivered one is never handed over again.
  */
 export class RedisBroker implements Broker {
   private readonly keys: { seq: string; history: string; bus: string };
   private listener: BrokerListener | undefined;
   /** The newest event id handed to the listener: nothing older or equal is handed over again. */
   private lastDelivered: string | null = null;
-  /** Non-null while catching up from history: live messages wait here, in order. */
+  /** Resolves once lastDelivered holds its baseline (what history held when this process subscribed). */
+  private baseline: Promise<void> = Promise.resolve();
+  /** Non-null from a cut of the subscription until the catch-up is done: live messages wait here, in order. */
   private held: Held[] | null = null;
-  private subscribed = false;
   private closing = false;
   private catchUpRun: Promise<void> | undefined;
+  private catchUpAgain = false;
 
-  constructor(private readonly cmd: Redis, private readonly sub: Redis, private readonly opts: RedisBrokerOptions) {
+  constructor(private readonly cmd: RedisClient, private readonly bus: BusSubscription, private readonly opts: RedisBrokerOptions) {
     const p = opts.prefix;
     this.keys = { seq: `${p}seq`, history: `${p}history`, bus: `${p}bus` };
-    cmd.defineCommand('roomcastPublish', { numberOfKeys: 2, lua: PUBLISH_LUA });
+    cmd.defineCommand('roomcastPublish', { numberOfKeys: 3, lua: PUBLISH_LUA });
     cmd.defineCommand('roomcastHistoryInfo', { numberOfKeys: 1, lua: HISTORY_INFO_LUA });
   }
 
@@ -114,52 +120,73 @@ export class RedisBroker implements Broker {
     const f = eventFrameParts(frameFields(h));
     const run = this.cmd.roomcastPublish(
       this.keys.seq, this.keys.history, this.keys.bus, this.opts.historySize, header, f.afterId, f.afterDataId, dataJson, f.afterData,
+      this.bus.publishCommand, this.lastDelivered ?? '0',
     );
     const id = await this.opts.errors.guard('publish', run, { type: draft.type });
     return makeEvent(id, h, () => dataJson);
   }
 
+  /** True once the events are on REDIS_WAIT_REPLICAS replicas (at once without it); false when one was lost in a failover. */
+  async confirm(ids: readonly string[]): Promise<boolean> {
+    return this.opts.confirm === undefined ? true : this.opts.confirm.confirm(ids);
+  }
+
   async publishControl(message: ControlMessage): Promise<void> {
-    await this.opts.errors.guard('publish-control', this.cmd.publish(this.keys.bus, `C${JSON.stringify(message)}`), { kind: message.kind });
+    const payload = `C${JSON.stringify(message)}`;
+    const sent = this.bus.publishCommand === 'SPUBLISH' ? this.cmd.spublish(this.keys.bus, payload) : this.cmd.publish(this.keys.bus, payload);
+    await this.opts.errors.guard('publish-control', sent, { kind: message.kind });
   }
 
   async subscribe(listener: BrokerListener): Promise<void> {
     this.listener = listener;
-    this.sub.on('messageBuffer', (_channel: Buffer, message: Buffer) => this.onMessage(message));
-    // Resubscription is ours (autoResubscribe is off), so we know when it is done and can catch up.
-    this.sub.on('ready', () => {
-      if (this.closing) return;
-      void this.resubscribe();
+    let baselineSet!: () => void;
+    this.baseline = new Promise((resolve) => {
+      baselineSet = resolve;
     });
-    this.sub.on('close', () => {
-      this.subscribed = false;
+    await this.bus.start(this.keys.bus, {
+      message: (payload) => this.onMessage(payload),
+      // From the cut on, live messages are held until history has been read back.
+      lost: () => {
+        this.held ??= [];
+      },
+      resubscribed: () => {
+        if (this.closing) return;
+        this.opts.logger.warn({ channel: this.keys.bus, after: this.lastDelivered }, 'resubscribed to the bus; catching up from history');
+        this.held ??= [];
+        // A cut during a catch-up: that catch-up reads history once more before it lets live messages through.
+        if (this.catchUpRun !== undefined) this.catchUpAgain = true;
+        this.catchUpRun ??= this.catchUp().finally(() => {
+          this.catchUpRun = undefined;
+        });
+      },
     });
-    if (this.sub.status === 'ready') {
-      await this.opts.errors.guard('subscribe', this.sub.subscribe(this.keys.bus));
-      this.subscribed = true;
-    }
-    // The baseline of a later catch-up: what history held when this process subscribed.
-    const info = await this.historyInfo();
-    this.lastDelivered ??= info.newestId;
-  }
-
-  private async resubscribe(): Promise<void> {
     try {
-      await this.sub.subscribe(this.keys.bus);
-    } catch (err) {
-      this.opts.errors.record('resubscribe', err, { channel: this.keys.bus });
-      return; // the client reconnects and 'ready' fires again
+      // The baseline of a later catch-up: what history held when this process subscribed.
+      const info = await this.historyInfo();
+      this.lastDelivered ??= info.newestId;
+    } finally {
+      baselineSet();
     }
-    this.opts.logger.warn({ channel: this.keys.bus, after: this.lastDelivered }, 'resubscribed to the bus; catching up from history');
-    this.held ??= [];
-    this.subscribed = true;
-    this.catchUpRun ??= this.catchUp().finally(() => {
-      this.catchUpRun = undefined;
-    });
   }
 
   /** Delivers what history holds after the last delivered id, then what arrived meanwhile. */
   private async catchUp(): Promise<void> {
+    await this.baseline;
+    do {
+      this.catchUpAgain = false;
+      await this.readBack();
+    } while (this.catchUpAgain && !this.closing);
+    const held = this.held ?? [];
+    // Still cut (a new cut came after the last read): keep holding until the next catch-up.
+    this.held = this.bus.subscribed ? null : [];
+    for (const m of held) {
+      if (m.kind === 'event') this.deliverEvent(m.ev, m.frame);
+      else this.deliverControl(m.msg);
+    }
+  }
+
+  /** Delivers what history holds after the last delivered id; retries while the store is unreachable. */
+  private async readBack(): Promise<void> {
     for (;;) {
       if (this.closing) return;
       try {
@@ -173,16 +200,10 @@ export class RedisBroker implements Broker {
         // historyAfter recorded it; try again while the held queue stays bounded
         if ((this.held?.length ?? 0) > MAX_HELD_WHILE_CATCHING_UP) {
           this.opts.logger.error({ held: this.held?.length }, 'catch-up after resubscription abandoned; live streams may have missed events');
-          break;
+          return;
         }
         await new Promise((r) => setTimeout(r, CATCH_UP_RETRY_MS));
       }
-    }
-    const held = this.held ?? [];
-    this.held = null;
-    for (const m of held) {
-      if (m.kind === 'event') this.deliverEvent(m.ev, m.frame);
-      else this.deliverControl(m.msg);
     }
   }
 
@@ -228,6 +249,7 @@ export class RedisBroker implements Broker {
     }
   }
 
+
   async historyAfter(after: string | null, limit: number): Promise<HistorySlice> {
     const start = after === null ? '-' : `(${eventToEntryId(after)}`;
     const rows = await this.opts.errors.guard('history-after',
@@ -254,7 +276,7 @@ export class RedisBroker implements Broker {
   }
 
   isHealthy(): boolean {
-    return !this.closing && this.cmd.status === 'ready' && this.sub.status === 'ready' && this.subscribed;
+    return !this.closing && this.cmd.status === 'ready' && this.bus.subscribed;
   }
 
   async close(): Promise<void> {

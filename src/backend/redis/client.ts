@@ -1,6 +1,6 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { RedisAuth, RedisDeployment } from '../../config-redis.js';
-import { HubError } from '../../core/errors.js';
+import { HubError, STORE_RETRY_AFTER_SEC } from '../../core/errors.js';
 
 /** A command client of any deployment form: one server (also through Sentinel) or a Cluster. */
 export type RedisClient = Redis | Cluster;
@@ -20,7 +20,7 @@ export const CONNECT_TIMEOUT_MS = 2_000;
 /** Longest pause between reconnection attempts, so a returning Redis is picked up within a second. */
 export const MAX_RECONNECT_DELAY_MS = 1_000;
 /** `Retry-After` (seconds) of a 503 answered because Redis is unreachable or failing over. */
-export const REDIS_RETRY_AFTER_SEC = 1;
+export const REDIS_RETRY_AFTER_SEC = STORE_RETRY_AFTER_SEC;
 /** How often a Cluster client re-reads the slot map, so a promoted replica is used within about a second. */
 export const SLOTS_REFRESH_MS = 1_000;
 
@@ -66,7 +66,7 @@ function errorSummary(err: unknown): { message: string; name?: string } {
  * Options of every connection to a Redis server: fail fast while it is unreachable (no offline
  * queue, commands in flight are not sent again, a command timeout) and reconnect by itself, quickly.
  */
-function failFast(name: string): RedisOptions {
+export function failFastOptions(name: string): RedisOptions {
   return {
     lazyConnect: true,
     enableOfflineQueue: false,
@@ -108,9 +108,9 @@ function watch(client: RedisClient, name: string, errors: RedisErrors, logger: R
   client.on('end', () => logger.debug({ client: name }, 'redis connection ended'));
 }
 
-/** A fail-fast client of one Redis server given by URL (see failFast). */
+/** A fail-fast client of one Redis server given by URL (see failFastOptions). */
 export function createRedisClient(url: string, name: string, errors: RedisErrors, logger: RedisLogger, extra: RedisOptions = {}): Redis {
-  const client = new Redis(url, { ...failFast(name), ...extra });
+  const client = new Redis(url, { ...failFastOptions(name), ...extra });
   watch(client, name, errors, logger);
   return client;
 }
@@ -130,7 +130,7 @@ export function createDeploymentClient(
   let client: RedisClient;
   if (deployment.form === 'sentinel') {
     client = new Redis({
-      ...failFast(name), ...auth, ...extra,
+      ...failFastOptions(name), ...auth, ...extra,
       sentinels: deployment.sentinels.map((a) => ({ host: a.host, port: a.port })),
       name: deployment.name,
       // The same credentials and TLS for the sentinels as for the servers they lead to.
@@ -141,7 +141,7 @@ export function createDeploymentClient(
       failoverDetector: true,
     });
   } else {
-    const { retryStrategy: _perNode, lazyConnect: _lazy, enableOfflineQueue: _queue, ...node } = failFast(name);
+    const { retryStrategy: _perNode, lazyConnect: _lazy, enableOfflineQueue: _queue, ...node } = failFastOptions(name);
     const options: ClusterOptions = {
       lazyConnect: true,
       enableOfflineQueue: false,

@@ -1,19 +1,21 @@
 /**
  * The Lua commands the Redis backend defines with `defineCommand`, declared on ioredis's client
  * types by module augmentation, so calling them needs no casts. Each is defined by the class
- * that runs it (broker.ts, presence.ts, lease.ts), beside its Lua.
+ * that runs it (broker.ts, confirm.ts, presence.ts, lease.ts, idempotency.ts), beside its Lua.
  */
 import type { ClientContext, Result } from 'ioredis';
 
-/** Arguments of a presence script: prefix, node id, key TTL (ms), then the script's own. */
+/** Arguments of a presence script: its routing key, prefix, node id, key TTL (ms), then the script's own. */
 type PresenceArgs = (string | number)[];
 
 declare module 'ioredis' {
   interface RedisCommander<Context extends ClientContext = { type: 'default' }> {
     roomcastPublish(
-      seq: string, history: string, channel: string, maxlen: number, header: string,
-      afterId: string, afterDataId: string, data: string, afterData: string,
+      seq: string, history: string, bus: string, maxlen: number, header: string,
+      afterId: string, afterDataId: string, data: string, afterData: string, publishCommand: string, floor: string,
     ): Result<string, Context>;
+    roomcastConfirm(history: string, marker: string, ...ids: string[]): Result<string[], Context>;
+    roomcastSwap(key: string, expected: string, replacement: string, ttlMs: number): Result<number, Context>;
     roomcastHistoryInfo(history: string): Result<[number, string | null, string | null], Context>;
     roomcastLeaseRenew(key: string, holder: string, ttlMs: number): Result<number, Context>;
     roomcastLeaseRelease(key: string, holder: string): Result<number, Context>;

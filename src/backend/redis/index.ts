@@ -6,8 +6,14 @@ import type { ConnectionManager } from '../../core/connection-manager.js';
 import { PresenceSignals } from '../../core/context.js';
 import type { Counters } from '../../core/counters.js';
 import type { Backend } from '../backend.js';
+import { Cluster, type Redis } from 'ioredis';
+import type { RedisDeployment } from '../../config-redis.js';
 import { RedisBroker } from './broker.js';
-import { RedisErrors, closeRedis, connectRedis, createRedisClient } from './client.js';
+import { ChannelBus, ShardBus, type BusSubscription } from './bus.js';
+import {
+  RedisErrors, authOptions, closeRedis, connectRedis, createDeploymentClient, failFastOptions, type RedisClient, type RedisLogger,
+} from './client.js';
+import { ReplicaConfirm } from './confirm.js';
 import { RedisIdempotency } from './idempotency.js';
 import { RedisLease } from './lease.js';
 import { RedisMemberships } from './memberships.js';
@@ -22,32 +28,63 @@ export interface RedisBackend extends Backend {
   redisErrors: RedisErrors;
 }
 
+/** The variable that names the deployment, for messages. */
+const FORM_VARIABLE = { standalone: 'REDIS_URL', sentinel: 'REDIS_SENTINELS', cluster: 'REDIS_CLUSTER_NODES' } as const;
+
+/** The connections of one process: commands, the bus, and (with REDIS_WAIT_REPLICAS) a connection for WAIT. */
+interface Connections {
+  cmd: RedisClient;
+  bus: BusSubscription;
+  confirmClient: RedisClient | undefined;
+  /** Every client to connect at start and close at the end (the Cluster's bus connection is the bus's own). */
+  clients: RedisClient[];
+}
+
+function connections(d: RedisDeployment, nodeId: string, errors: RedisErrors, log: RedisLogger, onShardMoved: () => void): Connections {
+  const name = (role: string): string => `roomcast:${nodeId}:${role}`;
+  const cmd = createDeploymentClient(d, name('cmd'), errors, log);
+  // WAIT blocks its connection: it gets one of its own, so presence and reads never queue behind it.
+  const confirmClient = d.waitReplicas > 0 ? createDeploymentClient(d, name('wait'), errors, log) : undefined;
+  const clients = confirmClient === undefined ? [cmd] : [cmd, confirmClient];
+  if (d.form === 'cluster') {
+    const nodeOptions = { ...failFastOptions(name('bus')), ...authOptions(d.auth) };
+    return { cmd, confirmClient, clients, bus: new ShardBus(cmd as Cluster, nodeOptions, errors, log, onShardMoved) };
+  }
+  const sub = createDeploymentClient(d, name('sub'), errors, log, { autoResubscribe: false }) as Redis;
+  return { cmd, confirmClient, clients: [...clients, sub], bus: new ChannelBus(sub, errors) };
+}
+
 /**
- * Cluster mode: every process on one Redis is a node of one hub. Two clients per process — one
- * for commands and scripts, one in subscriber mode for the bus — both failing fast while Redis is
- * unreachable and reconnecting by themselves; the subscription and this node's presence state
- * are restored automatically when Redis returns.
+ * Cluster mode: every process on one Redis deployment is a node of one hub. Per process: a client
+ * for commands and scripts, a subscription to the bus, and with REDIS_WAIT_REPLICAS a client for
+ * WAIT — all failing fast while Redis is unreachable or failing over and reconnecting by
+ * themselves (to the new primary after a failover); the subscription and this node's presence
+ * state are restored automatically, and the events published meanwhile read back from history.
  */
 export async function redisBackend(
   config: Config, manager: ConnectionManager, counters: Counters, startedAt: number, logger: Logger,
 ): Promise<RedisBackend> {
-  const url = config.redisUrl;
-  if (url === undefined) throw new Error('redisBackend needs REDIS_URL');
+  const deployment = config.redis;
+  if (deployment === undefined) throw new Error('redisBackend needs a Redis deployment');
   const log = logger.child({ component: 'redis' });
   const errors = new RedisErrors(log);
   const prefix = config.redisPrefix;
-  const cmd = createRedisClient(url, `roomcast:${config.nodeId}:cmd`, errors, log);
-  const sub = createRedisClient(url, `roomcast:${config.nodeId}:sub`, errors, log, { autoResubscribe: false });
+  // The bus on a Cluster tells presence when the hub's shard changed primary (set once presence exists).
+  const shard = { moved: (): void => {} };
+  const { cmd, bus, confirmClient, clients } = connections(deployment, config.nodeId, errors, log, () => shard.moved());
   try {
-    await Promise.all([connectRedis(cmd, REDIS_STARTUP_TIMEOUT_MS), connectRedis(sub, REDIS_STARTUP_TIMEOUT_MS)]);
+    await Promise.all(clients.map((c) => connectRedis(c, REDIS_STARTUP_TIMEOUT_MS)));
   } catch (err) {
-    cmd.disconnect(false);
-    sub.disconnect(false);
+    for (const c of clients) c.disconnect(false);
     log.fatal({ err }, 'cannot reach Redis at start-up');
-    throw new Error(`cannot reach Redis (REDIS_URL): ${(err as Error).message}`);
+    throw new Error(`cannot reach Redis (${FORM_VARIABLE[deployment.form]}): ${(err as Error).message}`);
   }
 
-  const broker = new RedisBroker(cmd, sub, { prefix, historySize: config.historySize, errors, logger: log });
+  const confirm = confirmClient === undefined ? undefined : new ReplicaConfirm(confirmClient, {
+    keys: { history: `${prefix}history`, marker: `${prefix}wait` },
+    replicas: deployment.waitReplicas, timeoutMs: deployment.waitTimeoutMs, errors,
+  });
+  const broker = new RedisBroker(cmd, bus, { prefix, historySize: config.historySize, errors, logger: log, ...(confirm ? { confirm } : {}) });
   const signals = new PresenceSignals(broker);
   const presence = new RedisPresence(cmd, manager, {
     prefix, nodeId: config.nodeId, heartbeatMs: config.heartbeatMs, startedAt, counters, errors, logger: log,
@@ -55,17 +92,22 @@ export async function redisBackend(
     // A dead process's users leave their rooms: announced by whichever survivor reaps its state.
     onGhostLeft: (room, userId) => signals.left(room, userId),
   });
+  shard.moved = () => presence.rewrite();
   await presence.start();
   const idempotency = new RedisIdempotency(cmd, prefix, errors);
   // The holder is this run of the process, not just its node id: a restart must not inherit the lease.
   const lease = new RedisLease(cmd, `${prefix}lease:feeds`, `${config.nodeId}#${randomBytes(6).toString('hex')}`, errors, log);
 
   const sendCommand = async (...args: string[]): Promise<RedisReply> => {
-    const [command, ...rest] = args;
+    const [command, ...rest] = args as [string, ...string[]];
     try {
-      return (await cmd.call(command as string, rest)) as RedisReply;
+      // On a Cluster a script is loaded on every primary: EVALSHA runs wherever the key's slot is.
+      if (cmd instanceof Cluster && command.toUpperCase() === 'SCRIPT') {
+        return (await Promise.all(cmd.nodes('master').map((node) => node.call(command, rest))))[0] as RedisReply;
+      }
+      return (await cmd.call(command, rest)) as RedisReply;
     } catch (err) {
-      // NOSCRIPT (a restarted Redis) is for RedisStore to handle: it reloads its scripts.
+      // NOSCRIPT (a restarted Redis, a promoted replica) is for RedisStore to handle: it reloads its scripts.
       if (err instanceof Error && /^NOSCRIPT/.test(err.message)) throw err;
       return errors.guard('rate-limit', Promise.reject(err), { command });
     }
@@ -79,8 +121,8 @@ export async function redisBackend(
     close: () => (closing ??= (async () => {
       await lease.stop();
       await presence.close();
-      await Promise.all([broker.close(), idempotency.close()]);
-      await Promise.all([closeRedis(sub), closeRedis(cmd)]);
+      await Promise.all([broker.close(), idempotency.close(), bus.close()]);
+      await Promise.all(clients.map((c) => closeRedis(c)));
     })()),
   };
 }

@@ -1,6 +1,5 @@
-import type { Redis } from 'ioredis';
 import type { FeedLease } from '../../core/ports.js';
-import type { RedisErrors, RedisLogger } from './client.js';
+import type { RedisClient, RedisErrors, RedisLogger } from './client.js';
 import './commands.js';
 
 /** Lease renewal: PEXPIRE only when we still hold it. KEYS: lease. ARGV: holder, ttl ms. */
@@ -34,7 +33,7 @@ export class RedisLease implements FeedLease {
   private onLose: () => void = () => {};
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly key: string,
     private readonly holder: string,
     private readonly errors: RedisErrors,

@@ -1,6 +1,5 @@
-import type { Redis } from 'ioredis';
 import type { Memberships } from '../../core/ports.js';
-import type { RedisErrors } from './client.js';
+import type { RedisClient, RedisErrors } from './client.js';
 import type { RedisPresence } from './presence.js';
 
 /**
@@ -10,7 +9,7 @@ import type { RedisPresence } from './presence.js';
  */
 export class RedisMemberships implements Memberships {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly presence: RedisPresence,
     private readonly prefix: string,
     private readonly userRoomsTtlMs: number,

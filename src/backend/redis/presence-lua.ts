@@ -1,10 +1,11 @@
 /**
  * Lua scripts run by Redis. Each runs atomically, so one script is one indivisible step of the hub.
  *
- * Key layout under the prefix P (e.g. `roomcast:`), for one standalone Redis:
+ * Key layout under the prefix P (e.g. `roomcast:`; on a Cluster hash-tagged, e.g. `{roomcast}:`):
  *   P seq                 last event id (decimal), so ids increase strictly across the hub
  *   P history             stream of kept events, entry id `<eventId>-0`, fields h (header JSON), d (data JSON)
- *   P bus                 the one pub/sub channel: events (`E…`) and control messages (`C…`), in publish order
+ *   P bus                 the one pub/sub channel (a shard channel on a Cluster): events (`E…`) and control
+ *                         messages (`C…`), in publish order
  *   P nodes               sorted set: nodeId → liveness deadline (ms, Redis clock)
  *   P n:<node>:c          hash connectionId → JSON [userId, room, room…] (the node's connections)
  *   P n:<node>:u          hash userId → connections on that node
@@ -15,13 +16,15 @@
  *   P ur:<userId>         set of the rooms the user joined at user level; no TTL while the user has a
  *                         stream anywhere, else USER_ROOMS_TTL from its last stream's close
  *   P idem:<sha256>       idempotency record
+ *   P wait                written before each REDIS_WAIT_REPLICAS round, so its WAIT covers the primary's data
  *   P lease:feeds         the built-in feeds' lease (holder's node id)
  *   P rl:<name>:…         rate-limit counters (rate-limit-redis)
- * Presence scripts build node key names from ARGV (the node list is dynamic), which is fine on one
- * Redis (or Sentinel) but not on Redis Cluster.
+ * Presence scripts build node key names from ARGV (the node list is dynamic) and declare one key,
+ * P nodes, for routing. On a Cluster that is enough because every key starts with the hash-tagged
+ * prefix: all of them hash to one slot, so every script touches one slot on one primary.
  */
 
-/** Shared prelude of the presence scripts. ARGV[1] prefix, ARGV[2] this node, ARGV[3] key TTL (ms). */
+/** Shared prelude of the presence scripts. KEYS[1] P nodes (routing). ARGV[1] prefix, ARGV[2] this node, ARGV[3] key TTL (ms). */
 const PRESENCE_PRELUDE = `
 local P = ARGV[1]
 local N = ARGV[2]

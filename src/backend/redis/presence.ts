@@ -1,11 +1,10 @@
-import type { Redis } from 'ioredis';
 import type { ConnectionManager } from '../../core/connection-manager.js';
 import type { Counters, DeliveryCounters } from '../../core/counters.js';
 import type { Target } from '../../core/events.js';
 import type {
   ConnectionInfo, Directory, HubCensus, NodeSummary, Presence, RoomSummary,
 } from '../../core/ports.js';
-import type { RedisErrors, RedisLogger } from './client.js';
+import type { RedisClient, RedisErrors, RedisLogger } from './client.js';
 import './commands.js';
 import {
   CLOSED_LUA, HEARTBEAT_LUA, LEAVE_LUA, MEMBERSHIP_LUA, OPENED_LUA, READ_LUA, REAP_LUA, RESYNC_LUA, USER_ROOM_LUA,
@@ -65,21 +64,19 @@ export class RedisPresence implements Presence, Directory, HubCensus {
   private beats = 0;
   private closed_ = false;
 
-  constructor(private readonly redis: Redis, private readonly manager: ConnectionManager, private readonly opts: RedisPresenceOptions) {
+  constructor(private readonly redis: RedisClient, private readonly manager: ConnectionManager, private readonly opts: RedisPresenceOptions) {
     this.ttlMs = opts.heartbeatMs * KEY_TTL_BEATS;
     this.windowMs = Math.ceil(opts.heartbeatMs * DEAD_AFTER_BEATS);
-    for (const [name, lua] of Object.entries(SCRIPTS)) redis.defineCommand(name, { numberOfKeys: 0, lua });
+    // One declared key, the node registry: it routes the script to the hub's slot on a Cluster (the
+    // scripts build the other key names from the prefix, all in that same slot).
+    for (const [name, lua] of Object.entries(SCRIPTS)) redis.defineCommand(name, { numberOfKeys: 1, lua });
     // After a reconnection, whatever failed meanwhile is rewritten at once rather than at the next beat.
-    redis.on('ready', () => {
-      if (this.timer === undefined || this.closed_) return;
-      this.failures++;
-      void this.beat();
-    });
+    redis.on('ready', () => this.rewrite());
   }
 
   /** Runs one of the presence scripts with this node's prelude arguments. */
   run<T>(op: string, script: ScriptName, args: (string | number)[], context: object = {}): Promise<T> {
-    const call = this.redis[script](this.opts.prefix, this.opts.nodeId, this.ttlMs, ...args) as Promise<unknown>;
+    const call = this.redis[script](`${this.opts.prefix}nodes`, this.opts.prefix, this.opts.nodeId, this.ttlMs, ...args) as Promise<unknown>;
     return this.opts.errors.guard(op, call, context) as Promise<T>;
   }
 
@@ -98,6 +95,13 @@ export class RedisPresence implements Presence, Directory, HubCensus {
     await this.beat();
     this.timer = setInterval(() => void this.beat(), this.opts.heartbeatMs);
     this.timer.unref();
+  }
+
+  /** The store may have lost this node's latest writes (a failover): rewrite its whole state now. */
+  rewrite(): void {
+    if (this.timer === undefined || this.closed_) return;
+    this.failures++;
+    void this.beat();
   }
 
   /** One heartbeat; never throws (failures are counted and logged, and leave a resync due). */

@@ -1,4 +1,5 @@
 import { Router, type RequestHandler } from 'express';
+import { STORE_RETRY_AFTER_SEC } from '../../core/errors.js';
 import type { Hub } from '../../core/hub.js';
 import type { Metrics } from '../../observability/metrics.js';
 import { requireRole } from '../auth.js';
@@ -19,7 +20,7 @@ export function opsRouter(opts: { hub: Hub; metrics: Metrics; auth: RequestHandl
       return;
     }
     const why = hub.closing ? 'the process is shutting down' : hub.full ? 'the process holds MAX_STREAMS streams' : 'Redis is unreachable';
-    sendError(res, 'unavailable', why);
+    sendError(res, 'unavailable', why, undefined, hub.closing || hub.full ? undefined : STORE_RETRY_AFTER_SEC);
   });
 
   router.get('/stats', auth, requireRole('publisher', 'admin'), async (_req, res) => {
