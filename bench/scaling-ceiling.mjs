@@ -5,8 +5,10 @@
 // Against a private redis-server it starts on a free port (never 6379); bounded in time (~40 s).
 //
 //   node bench/scaling-ceiling.mjs [--subs=0,1,2,4] [--duration=5] [--warmup=1] [--publishers=2]
-//                                  [--conns=4] [--depth=32] [--bytes=200] [--no-pin] [--out=FILE]
+//                                  [--conns=4] [--depth=32] [--bytes=200] [--hub-rate=5000] [--no-pin] [--out=FILE]
 //
+// A last step runs one real hub process (dist/main.js, no streams) on the bus at --hub-rate
+// publishes/s (0: skip) and reports its CPU per bus event: what every node pays for every event.
 // Needs a build (`npm run build`): the script is read from dist. With pinning (default, when
 // taskset works) redis-server runs on core 0 and every client process on core 1, so the
 // "Redis CPU" column is one core's worth at most.
@@ -90,6 +92,7 @@ async function subscriberRole() {
 
 async function publisherRole() {
   const depth = Number(args.depth);
+  const rate = Number(args.rate ?? 0);
   const cmd = resp(['evalsha', args.sha, 2, ...publishArgs(PREFIX, { data: dataJson(Number(args.bytes)) })]);
   const batch = Buffer.concat(Array.from({ length: depth }, () => cmd));
   /** The reply of the publish script: the 16-digit id as a bulk string. */
@@ -100,6 +103,17 @@ async function publisherRole() {
   let inFlight = 0;
   let failure = null;
   let drained = null;
+  let startedAt = 0;
+  /** Paced (--rate, publishes/s for this process) or as fast as Redis answers. */
+  const sendBatch = (s) => {
+    inFlight += depth;
+    const due = rate > 0 ? startedAt + ((done + inFlight) / rate) * 1000 - performance.now() : 0;
+    if (due <= 1) return void s.write(batch);
+    setTimeout(() => {
+      if (running) s.write(batch);
+      else if ((inFlight -= depth) === 0) drained?.();
+    }, due);
+  };
   for (const s of socks) {
     let rest = 0; // bytes of the current reply still to come
     let sinceBatch = 0;
@@ -118,7 +132,7 @@ async function publisherRole() {
           inFlight--;
           if (++sinceBatch === depth) {
             sinceBatch = 0;
-            if (running) { inFlight += depth; s.write(batch); }
+            if (running) sendBatch(s);
           }
         }
       }
@@ -127,7 +141,12 @@ async function publisherRole() {
   }
   replyOn({
     // Two batches in flight per connection: Redis always has the next one queued.
-    start: () => { running = true; for (const s of socks) { inFlight += 2 * depth; s.write(batch); s.write(batch); } return {}; },
+    start: () => {
+      running = true;
+      startedAt = performance.now();
+      for (const s of socks) { sendBatch(s); sendBatch(s); }
+      return {};
+    },
     report: () => ({ done, errors: failure ? 1 : 0, failure }),
     stop: async () => {
       running = false;
@@ -175,6 +194,25 @@ async function endChildren() {
   })));
 }
 
+/** A real hub process (dist/main.js) on the private Redis, with no stream: what every node pays per bus event. */
+async function spawnHub(redisPort) {
+  const port = await freePort();
+  const env = {
+    PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1', REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+    REDIS_PREFIX: PREFIX, JWT_SECRET: 'scaling-bench-secret-0123456789-abcdefghijklmnop', LOG_LEVEL: 'warn', SIMULATORS: 'none',
+  };
+  const main = path.join(path.dirname(SELF), '..', 'dist', 'main.js');
+  const proc = PIN ? spawn('taskset', ['-c', '1', process.execPath, main], { env, stdio: ['ignore', 'ignore', 'inherit'] })
+    : spawn(process.execPath, [main], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    try { if ((await fetch(`http://127.0.0.1:${port}/ready`)).ok) break; } catch { /* not yet */ }
+    if (Date.now() > deadline || proc.exitCode !== null) { proc.kill('SIGKILL'); throw new Error('hub did not become ready'); }
+    await sleep(100);
+  }
+  return { pid: proc.pid, stop: () => new Promise((resolve) => { proc.once('exit', resolve); proc.kill('SIGKILL'); }) };
+}
+
 function freePort() {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
@@ -214,18 +252,23 @@ function infoNumber(text, field) {
   return Number(new RegExp(`^${field}:(\\d+)`, 'm').exec(text)?.[1] ?? NaN);
 }
 
-async function runStep(redis, sha, nSubs, o) {
+async function runStep(redis, sha, nSubs, o, { hub = false, targetRate = 0 } = {}) {
   await redis.client.del(`${PREFIX}seq`, `${PREFIX}history`);
   const subs = [];
   for (let i = 0; i < nSubs; i++) subs.push(await forkRole('sub', { port: redis.port }));
+  const hubProc = hub ? await spawnHub(redis.port) : null;
   const pubs = [];
-  for (let i = 0; i < o.publishers; i++) pubs.push(await forkRole('pub', { port: redis.port, sha, conns: o.conns, depth: o.depth, bytes: o.bytes }));
+  const perProcess = targetRate > 0 ? Math.ceil(targetRate / o.publishers) : 0;
+  for (let i = 0; i < o.publishers; i++) {
+    pubs.push(await forkRole('pub', { port: redis.port, sha, conns: o.conns, depth: o.depth, bytes: o.bytes, rate: perProcess }));
+  }
   await Promise.all(pubs.map((p) => ask(p, 'start')));
   await sleep(o.warmup * 1000);
   await redis.client.config('RESETSTAT');
   const snap = async () => ({
     t: performance.now(),
     cpu: cpuSeconds([redis.pid]),
+    hubCpu: hubProc ? cpuSeconds([hubProc.pid]) : 0,
     machine: machineCpu().busy,
     done: (await Promise.all(pubs.map((p) => ask(p, 'report')))).reduce((s, r) => s + r.done, 0),
     out: infoNumber(await redis.client.info('stats'), 'total_net_output_bytes'),
@@ -248,12 +291,16 @@ async function runStep(redis, sha, nSubs, o) {
     await sleep(200);
   } while (Date.now() < drainBy);
   const maxOut = infoNumber(await redis.client.info('clients'), 'client_recent_max_output_buffer');
+  const busSubscribers = (await redis.client.pubsub('NUMSUB', `${PREFIX}bus`))[1];
+  await hubProc?.stop();
   await endChildren();
   const secs = (b.t - a.t) / 1000;
   const rate = (b.done - a.done) / secs;
   if (stopped.some((r) => r.failure)) throw new Error(`publish failed: ${stopped.find((r) => r.failure).failure}`);
   return {
-    subscribers: nSubs,
+    subscribers: nSubs + (hub ? 1 : 0),
+    ...(hub ? { hub: true, targetRate, hubCpuUsPerEvent: Number(((1e6 * (b.hubCpu - a.hubCpu)) / (b.done - a.done)).toFixed(2)),
+      hubCpuPct: Math.round((100 * (b.hubCpu - a.hubCpu)) / secs), hubStillSubscribed: busSubscribers === 1 } : {}),
     publishesPerSec: Math.round(rate),
     redisCpuPct: Math.round((100 * (b.cpu - a.cpu)) / secs),
     machineCpuPct: Math.round((100 * (b.machine - a.machine)) / secs),
@@ -285,6 +332,7 @@ async function main() {
     duration: Number(args.duration ?? 5), warmup: Number(args.warmup ?? 1),
     publishers: Number(args.publishers ?? 2), conns: Number(args.conns ?? 4), depth: Number(args.depth ?? 32),
     bytes: Number(args.bytes ?? 200),
+    hubRate: Number(args['hub-rate'] ?? 5000),
   };
   const { lua, from } = await loadPublishLua();
   const redis = await startRedis();
@@ -301,6 +349,11 @@ async function main() {
       console.log(JSON.stringify(row));
     }
     const model = fit(rows.map((r) => [r.subscribers, r.redisCpuUsPerPublish]));
+    if (o.hubRate > 0) {
+      const row = await runStep(redis, sha, 0, o, { hub: true, targetRate: o.hubRate });
+      rows.push(row);
+      console.log(JSON.stringify(row));
+    }
     console.log(`Redis CPU per publish ≈ ${model.a.toFixed(2)} µs + ${model.b.toFixed(2)} µs × subscribers`);
     for (const nodes of [10, 50, 200]) {
       const us = model.a + model.b * nodes;
