@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { RedisReply } from 'rate-limit-redis';
 import type { Config } from '../../config.js';
 import type { ConnectionManager } from '../../core/connection-manager.js';
 import { PresenceSignals } from '../../core/context.js';
 import type { Counters } from '../../core/counters.js';
 import type { Backend } from '../backend.js';
-import { Cluster, type Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { RedisDeployment } from '../../config-redis.js';
 import { RedisBroker } from './broker.js';
 import { ChannelBus, ShardBus, type BusSubscription } from './bus.js';
@@ -18,7 +17,7 @@ import { RedisIdempotency } from './idempotency.js';
 import { RedisLease } from './lease.js';
 import { RedisMemberships } from './memberships.js';
 import { RedisPresence } from './presence.js';
-import { RedisRateLimitStore } from './rate-limit.js';
+import { RedisRateLimitStore, rateLimitCommands } from './rate-limit.js';
 
 /** How long start-up waits for Redis before giving up (the process then exits and is restarted). */
 export const REDIS_STARTUP_TIMEOUT_MS = 10_000;
@@ -98,20 +97,7 @@ export async function redisBackend(
   // The holder is this run of the process, not just its node id: a restart must not inherit the lease.
   const lease = new RedisLease(cmd, `${prefix}lease:feeds`, `${config.nodeId}#${randomBytes(6).toString('hex')}`, errors, log);
 
-  const sendCommand = async (...args: string[]): Promise<RedisReply> => {
-    const [command, ...rest] = args as [string, ...string[]];
-    try {
-      // On a Cluster a script is loaded on every primary: EVALSHA runs wherever the key's slot is.
-      if (cmd instanceof Cluster && command.toUpperCase() === 'SCRIPT') {
-        return (await Promise.all(cmd.nodes('master').map((node) => node.call(command, rest))))[0] as RedisReply;
-      }
-      return (await cmd.call(command, rest)) as RedisReply;
-    } catch (err) {
-      // NOSCRIPT (a restarted Redis, a promoted replica) is for RedisStore to handle: it reloads its scripts.
-      if (err instanceof Error && /^NOSCRIPT/.test(err.message)) throw err;
-      return errors.guard('rate-limit', Promise.reject(err), { command });
-    }
-  };
+  const sendCommand = rateLimitCommands(cmd, errors);
 
   let closing: Promise<void> | undefined;
   return {

@@ -62,6 +62,8 @@ export class RedisPresence implements Presence, Directory, HubCensus {
   private syncedAt = 0;
   /** Successful heartbeats so far (the first one finds no info: nothing was lost). */
   private beats = 0;
+  /** Set when this node was cut off from Redis (a failed beat, a reconnection, a failover). */
+  private cut = false;
   private closed_ = false;
 
   constructor(private readonly redis: RedisClient, private readonly manager: ConnectionManager, private readonly opts: RedisPresenceOptions) {
@@ -100,6 +102,7 @@ export class RedisPresence implements Presence, Directory, HubCensus {
   /** The store may have lost this node's latest writes (a failover): rewrite its whole state now. */
   rewrite(): void {
     if (this.timer === undefined || this.closed_) return;
+    this.cut = true;
     this.failures++;
     void this.beat();
   }
@@ -128,9 +131,14 @@ export class RedisPresence implements Presence, Directory, HubCensus {
         await this.resync();
       }
       this.beats++;
-      for (const node of dead) await this.reap(node);
+      // Just back from a cut (an outage, a failover), every other node missed its beats as we did:
+      // they get one more beat to show they are alive before they are reaped.
+      const afterCut = this.cut;
+      this.cut = false;
+      if (!afterCut) for (const node of dead) await this.reap(node);
     } catch {
       // recorded by guard(); the next beat tries again
+      this.cut = true;
     }
   }
 

@@ -1,5 +1,27 @@
 import type { ClientRateLimitInfo, IncrementResponse, Options, Store } from 'express-rate-limit';
-import { RedisStore, type SendCommandFn } from 'rate-limit-redis';
+import { Cluster } from 'ioredis';
+import { RedisStore, type RedisReply, type SendCommandFn } from 'rate-limit-redis';
+import type { RedisClient, RedisErrors } from './client.js';
+
+/**
+ * rate-limit-redis's way to reach Redis, through one of our clients. Failures become 503s, except
+ * NOSCRIPT (a restarted Redis, a promoted replica), which RedisStore handles itself by reloading its
+ * scripts. On a Cluster a script is loaded on every primary: its EVALSHA runs wherever the key's slot is.
+ */
+export function rateLimitCommands(cmd: RedisClient, errors: RedisErrors): SendCommandFn {
+  return async (...args: string[]): Promise<RedisReply> => {
+    const [command, ...rest] = args as [string, ...string[]];
+    try {
+      if (cmd instanceof Cluster && command.toUpperCase() === 'SCRIPT') {
+        return (await Promise.all(cmd.nodes('master').map((node) => node.call(command, rest))))[0] as RedisReply;
+      }
+      return (await cmd.call(command, rest)) as RedisReply;
+    } catch (err) {
+      if (err instanceof Error && /^NOSCRIPT/.test(err.message)) throw err;
+      return errors.guard('rate-limit', Promise.reject(err), { command });
+    }
+  };
+}
 
 /**
  * rate-limit-redis, made to survive outages: its Lua script hashes are loaded once and a failed
