@@ -133,6 +133,11 @@ export function hashTag(key: string): string | undefined {
  * `{roomcast}:`. Other forms use the prefix as given.
  */
 export function effectivePrefix(prefix: string, deployment: RedisDeployment | undefined): string {
-  if (deployment?.form !== 'cluster' || hashTag(prefix) !== undefined) return prefix;
+  return deployment?.form === 'cluster' ? hashTagged(prefix) : prefix;
+}
+
+/** The prefix itself when it has a hash tag, else the prefix wrapped in one (`roomcast:` → `{roomcast}:`). */
+export function hashTagged(prefix: string): string {
+  if (hashTag(prefix) !== undefined) return prefix;
   return prefix.endsWith(':') ? `{${prefix.slice(0, -1)}}:` : `{${prefix}}`;
 }

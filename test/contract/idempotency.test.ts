@@ -1,11 +1,12 @@
-// One contract for every IdempotencyStore: memory (one process) and Redis (hub-wide), run against both.
+// One contract for every IdempotencyStore: memory (one process), Redis and a Redis Cluster (hub-wide), run against each.
 import { afterAll, describe, expect, it } from 'vitest';
-import { RedisFixture, idempotencyFactories, newPrefix } from './harness.js';
+import { ClusterFixture, RedisFixture, idempotencyFactories, newPrefix } from './harness.js';
 
 const fx = new RedisFixture();
-afterAll(() => fx.cleanup());
+const cluster = new ClusterFixture();
+afterAll(() => Promise.all([fx.cleanup(), cluster.cleanup()]), 30_000);
 
-describe.each(idempotencyFactories(fx))('IdempotencyStore contract: $name', (factory) => {
+describe.each(idempotencyFactories(fx, cluster))('IdempotencyStore contract: $name', (factory) => {
   it('runs once per key and answers repeats with the first answer', async () => {
     const store = await factory.make();
     let runs = 0;

@@ -1,13 +1,14 @@
-// One contract for every PresenceStore: memory (one process) and Redis (hub-wide), run against both.
+// One contract for every PresenceStore: memory (one process), Redis and a Redis Cluster (hub-wide), run against each.
 import { afterAll, describe, expect, it } from 'vitest';
-import { RedisFixture, fakeConnection, newPrefix, presenceFactories, waitFor } from './harness.js';
+import { ClusterFixture, RedisFixture, fakeConnection, newPrefix, presenceFactories, waitFor } from './harness.js';
 
 const fx = new RedisFixture();
-afterAll(() => fx.cleanup());
+const cluster = new ClusterFixture();
+afterAll(() => Promise.all([fx.cleanup(), cluster.cleanup()]), 30_000);
 
 const byRoom = <T extends { roomId: string }>(list: T[]): T[] => [...list].sort((a, b) => (a.roomId < b.roomId ? -1 : 1));
 
-describe.each(presenceFactories(fx))('PresenceStore contract: $name', (factory) => {
+describe.each(presenceFactories(fx, cluster))('PresenceStore contract: $name', (factory) => {
   it('reports first and last connections of a user per room', async () => {
     const n = await factory.make();
     const a1 = fakeConnection('alice', ['user:alice', 'lobby']);
@@ -129,9 +130,8 @@ describe.each(presenceFactories(fx))('PresenceStore contract: $name', (factory) 
     const shared = newPrefix('presence-lost');
     const x = await factory.make({ shared, nodeId: 'x', heartbeatMs: 100 });
     await x.open(fakeConnection('alice', ['user:alice', 'lobby']));
-    const admin = await fx.client('admin');
-    const keys = await admin.keys(`${shared}n:*`);
-    await admin.del(...keys);
+    const store = factory.store!;
+    await store.del(await store.keys(`${x.prefix}n:*`));
     expect(await x.presence.userConnections('alice')).toBe(0);
     await waitFor(async () => (await x.presence.userConnections('alice')) === 1, 2000, 'resync');
     expect(Object.fromEntries(await x.presence.members('lobby'))).toEqual({ alice: 1 });
