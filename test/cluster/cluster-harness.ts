@@ -106,12 +106,19 @@ export interface HubNode extends Proc {
   nodeId: string;
 }
 
-export async function startNode(opts: { prefix: string; nodeId: string; env?: NodeJS.ProcessEnv; redisUrl?: string; port?: number }): Promise<HubNode> {
+/**
+ * Starts a hub process on a Redis deployment: `redis` holds the variables that name it (e.g.
+ * REDIS_SENTINELS and REDIS_SENTINEL_NAME, or REDIS_CLUSTER_NODES); default REDIS_URL (`redisUrl`,
+ * else the machine's Redis).
+ */
+export async function startNode(opts: {
+  prefix: string; nodeId: string; env?: NodeJS.ProcessEnv; redisUrl?: string; redis?: Record<string, string>; port?: number;
+}): Promise<HubNode> {
   const port = opts.port ?? await freePort();
   const p = startProc(process.execPath, [MAIN], {
     PATH: process.env.PATH, HOME: process.env.HOME,
     PORT: String(port), HOST: '127.0.0.1', NODE_ID: opts.nodeId,
-    REDIS_URL: opts.redisUrl ?? REDIS_URL, REDIS_PREFIX: opts.prefix, JWT_SECRET: SECRET,
+    ...(opts.redis ?? { REDIS_URL: opts.redisUrl ?? REDIS_URL }), REDIS_PREFIX: opts.prefix, JWT_SECRET: SECRET,
     HEARTBEAT_MS: '500', LOG_LEVEL: 'warn', SIMULATORS: 'none', SHUTDOWN_TIMEOUT_MS: '3000',
     ...opts.env,
   });
@@ -124,7 +131,7 @@ export async function startNode(opts: { prefix: string; nodeId: string; env?: No
   return node;
 }
 
-export async function api(base: string, method: string, path: string, opts: { token?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<{ status: number; body: any }> {
+export async function api(base: string, method: string, path: string, opts: { token?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<{ status: number; body: any; headers: Headers }> {
   const headers: Record<string, string> = { ...opts.headers };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   if (opts.body !== undefined) headers['content-type'] = 'application/json';
@@ -132,7 +139,7 @@ export async function api(base: string, method: string, path: string, opts: { to
   const text = await res.text();
   let body: unknown = text;
   try { body = JSON.parse(text); } catch { /* not JSON */ }
-  return { status: res.status, body };
+  return { status: res.status, body, headers: res.headers };
 }
 
 export interface SseMessage {

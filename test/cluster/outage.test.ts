@@ -1,5 +1,6 @@
-// A Redis outage: streams stay open, /ready and publishing answer 503, nothing crashes; when Redis
-// returns, everything works again by itself within seconds (resubscription, presence rewritten).
+// A Redis outage: streams stay open, /ready and publishing answer 503 with Retry-After, nothing
+// crashes; when Redis returns, everything works again by itself within seconds (resubscription,
+// presence rewritten).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type HubNode, type PrivateRedis, Stream, api, assertBuilt, newPrefix, privateRedis, startNode, stopAll, token, waitFor,
@@ -42,15 +43,18 @@ describe('Redis outage', () => {
     for (let i = 0; i < 5; i++) {
       const r = await api(i % 2 ? a.url : b.url, 'POST', '/broadcast', { token: pub, body: { type: 'o', data: i } });
       expect(r).toMatchObject({ status: 503, body: { error: { code: 'unavailable' } } });
+      expect(r.headers.get('retry-after')).toBe('1');
     }
     const join = await api(a.url, 'POST', '/rooms/x-room/join', { token: token('o-alice') });
     expect(join.status).toBe(503);
+    expect(join.headers.get('retry-after')).toBe('1');
     const refused = await Stream.open(b.url, token('o-carol'));
     streams.push(refused);
     expect(refused.status).toBe(503);
     // rate-limit counters live in Redis too: a login cannot be counted, so it is refused, not let through
     const login = await api(b.url, 'POST', '/auth/login', { body: { username: 'someone', password: 'x' } });
     expect(login).toMatchObject({ status: 503, body: { error: { code: 'unavailable' } } });
+    expect(login.headers.get('retry-after')).toBe('1');
     expect((await api(a.url, 'GET', '/health')).status).toBe(200);
     // stats still answer, from this process alone, and say Redis is down
     const admin = token('ops', 'admin');

@@ -75,6 +75,9 @@ export function failFastOptions(name: string): RedisOptions {
     commandTimeout: COMMAND_TIMEOUT_MS,
     connectTimeout: CONNECT_TIMEOUT_MS,
     retryStrategy: (times) => Math.min(50 * times, MAX_RECONNECT_DELAY_MS),
+    // A server that answers READONLY was demoted to a replica (a failover behind one address, or one
+    // Sentinel has not cut us from yet): reconnect, to whatever is the primary now; never resend.
+    reconnectOnError: (err) => (/^READONLY/.test(err.message) ? 1 : false),
     connectionName: name,
   };
 }
@@ -117,7 +120,10 @@ export function createRedisClient(url: string, name: string, errors: RedisErrors
 
 /**
  * A fail-fast client of the configured deployment. Sentinel: ioredis asks the sentinels for the
- * primary at every (re)connection and follows their switch-master announcements. Cluster: commands
+ * primary at every (re)connection; a failover cuts our connections (the old primary dies, or
+ * Sentinel kills its clients when it demotes it), so we reconnect to the new one. (ioredis's
+ * `failoverDetector` is not used: in 5.11 its disconnect during a reconnection ends the client for
+ * good.) Cluster: commands
  * go to the node owning their slot; a command whose connection closed, or that met CLUSTERDOWN,
  * fails at once instead of being sent again (it may have run: its caller answers 503 and the
  * publisher retries with its Idempotency-Key).
@@ -138,7 +144,6 @@ export function createDeploymentClient(
       ...(auth.password !== undefined ? { sentinelPassword: auth.password } : {}),
       ...(deployment.auth.tls ? { enableTLSForSentinelMode: true, sentinelTLS: {} } : {}),
       sentinelCommandTimeout: CONNECT_TIMEOUT_MS,
-      failoverDetector: true,
     });
   } else {
     const { retryStrategy: _perNode, lazyConnect: _lazy, enableOfflineQueue: _queue, ...node } = failFastOptions(name);
