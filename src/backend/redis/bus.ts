@@ -1,5 +1,5 @@
 import { Redis, type Cluster, type RedisOptions } from 'ioredis';
-import type { RedisErrors, RedisLogger } from './client.js';
+import { CONNECT_TIMEOUT_MS, type RedisErrors, type RedisLogger } from './client.js';
 
 /** What a bus subscription tells its owner (the broker). */
 export interface BusHandlers {
@@ -168,7 +168,7 @@ export class ShardBus implements BusSubscription {
         conn.on('smessageBuffer', (_channel: Buffer, message: Buffer) => this.handlers?.message(message));
         try {
           await conn.connect();
-          await conn.ssubscribe(this.channel);
+          await this.shardSubscribe(conn);
           if (this.closed) {
             conn.disconnect(false);
             break;
@@ -200,6 +200,18 @@ export class ShardBus implements BusSubscription {
       await new Promise((r) => setTimeout(r, SHARD_RETRY_MS));
     }
     this.firstAttempt?.();
+  }
+
+  /**
+   * SSUBSCRIBE, bounded: on a node that does not own the slot (a stale slot map) Redis answers
+   * MOVED, which ioredis 5.11 reports only as a 'moved' event while the command never settles.
+   */
+  private shardSubscribe(conn: Redis): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('SSUBSCRIBE got no answer')), CONNECT_TIMEOUT_MS);
+      conn.once('moved', () => reject(new Error('MOVED: this node does not own the hub slot')));
+      conn.ssubscribe(this.channel).then(() => resolve(), reject).finally(() => clearTimeout(timer));
+    });
   }
 
   async close(): Promise<void> {
