@@ -5,10 +5,13 @@
 // Against a private redis-server it starts on a free port (never 6379); bounded in time (~40 s).
 //
 //   node bench/scaling-ceiling.mjs [--subs=0,1,2,4] [--duration=5] [--warmup=1] [--publishers=2]
-//                                  [--conns=4] [--depth=32] [--bytes=200] [--hub-rate=5000] [--no-pin] [--out=FILE]
+//                                  [--conns=4] [--depth=32] [--bytes=200] [--hub-rate=5000]
+//                                  [--fanout=0,10,50,200] [--fanout-rate=1000] [--fanout-depth=1] [--no-pin] [--out=FILE]
 //
 // A last step runs one real hub process (dist/main.js, no streams) on the bus at --hub-rate
 // publishes/s (0: skip) and reports its CPU per bus event: what every node pays for every event.
+// Then the fan-out steps: 0, 10, 50 and 200 subscribed sockets (each standing for one node) at a paced
+// --fanout-rate, one publish per batch, giving Redis's CPU per publish per subscriber directly.
 // Needs a build (`npm run build`): the script is read from dist. With pinning (default, when
 // taskset works) redis-server runs on core 0 and every client process on core 1, so the
 // "Redis CPU" column is one core's worth at most.
@@ -57,35 +60,44 @@ function replyOn(handlers) {
   });
 }
 
-async function subscriberRole() {
-  const chan = `${PREFIX}bus`;
-  const s = await connect(Number(args.port));
+/** One subscribed socket that counts the bus messages it receives. */
+async function countingSubscriber(port, chan) {
+  const s = await connect(port);
   /** The SUBSCRIBE confirmation, before the first message. */
   const subscribed = Buffer.byteLength(`*3\r\n$9\r\nsubscribe\r\n$${Buffer.byteLength(chan)}\r\n${chan}\r\n:1\r\n`);
   // Every bus message of the bench has the same size, so bytes / size counts them exactly.
   const head = `*3\r\n$7\r\nmessage\r\n$${Buffer.byteLength(chan)}\r\n${chan}\r\n$`;
-  let bytes = 0;
+  const st = { bytes: 0, size: 0, payload: 0, closed: false };
   let first = Buffer.alloc(0);
-  let size = 0;
-  let payload = 0;
-  let closed = false;
   s.on('data', (chunk) => {
-    bytes += chunk.length;
-    if (size === 0) {
+    st.bytes += chunk.length;
+    if (st.size === 0) {
       first = Buffer.concat([first, chunk]);
       const m = first.subarray(subscribed).toString('latin1');
       const at = m.startsWith(head) ? m.indexOf('\r\n', head.length) : -1;
       if (at > 0) {
-        payload = Number(m.slice(head.length, at));
-        size = at + 2 + payload + 2;
+        st.payload = Number(m.slice(head.length, at));
+        st.size = at + 2 + st.payload + 2;
       }
     }
   });
-  s.on('close', () => { closed = true; });
+  s.on('close', () => { st.closed = true; });
   s.write(resp(['subscribe', chan]));
+  const msgs = () => (st.size ? Math.floor((st.bytes - subscribed) / st.size) : 0);
+  return { st, msgs, destroy: () => s.destroy() };
+}
+
+/** A subscriber process: --sockets subscribed sockets (each one stands for one hub node). */
+async function subscriberRole() {
+  const subs = [];
+  for (let i = 0; i < Number(args.sockets ?? 1); i++) subs.push(await countingSubscriber(Number(args.port), `${PREFIX}bus`));
   replyOn({
-    report: () => ({ msgs: size ? Math.floor((bytes - subscribed) / size) : 0, bytes: size ? bytes - subscribed : 0, payload, size, closed }),
-    exit: () => { s.destroy(); setImmediate(() => process.exit(0)); },
+    report: () => {
+      const counts = subs.map((x) => x.msgs());
+      const s0 = subs[0].st;
+      return { msgs: Math.min(...counts), total: counts.reduce((a, b) => a + b, 0), payload: s0.payload, size: s0.size, closed: subs.some((x) => x.st.closed) };
+    },
+    exit: () => { for (const x of subs) x.destroy(); setImmediate(() => process.exit(0)); },
   });
   process.send({ cmd: 'ready' });
 }
@@ -252,15 +264,15 @@ function infoNumber(text, field) {
   return Number(new RegExp(`^${field}:(\\d+)`, 'm').exec(text)?.[1] ?? NaN);
 }
 
-async function runStep(redis, sha, nSubs, o, { hub = false, targetRate = 0 } = {}) {
+async function runStep(redis, sha, nSubs, o, { hub = false, targetRate = 0, sockets = 1, depth = o.depth } = {}) {
   await redis.client.del(`${PREFIX}seq`, `${PREFIX}history`);
   const subs = [];
-  for (let i = 0; i < nSubs; i++) subs.push(await forkRole('sub', { port: redis.port }));
+  for (let i = 0; i < nSubs; i++) subs.push(await forkRole('sub', { port: redis.port, sockets }));
   const hubProc = hub ? await spawnHub(redis.port) : null;
   const pubs = [];
   const perProcess = targetRate > 0 ? Math.ceil(targetRate / o.publishers) : 0;
   for (let i = 0; i < o.publishers; i++) {
-    pubs.push(await forkRole('pub', { port: redis.port, sha, conns: o.conns, depth: o.depth, bytes: o.bytes, rate: perProcess }));
+    pubs.push(await forkRole('pub', { port: redis.port, sha, conns: o.conns, depth, bytes: o.bytes, rate: perProcess }));
   }
   await Promise.all(pubs.map((p) => ask(p, 'start')));
   await sleep(o.warmup * 1000);
@@ -298,8 +310,9 @@ async function runStep(redis, sha, nSubs, o, { hub = false, targetRate = 0 } = {
   const rate = (b.done - a.done) / secs;
   if (stopped.some((r) => r.failure)) throw new Error(`publish failed: ${stopped.find((r) => r.failure).failure}`);
   return {
-    subscribers: nSubs + (hub ? 1 : 0),
-    ...(hub ? { hub: true, targetRate, hubCpuUsPerEvent: Number(((1e6 * (b.hubCpu - a.hubCpu)) / (b.done - a.done)).toFixed(2)),
+    subscribers: nSubs * sockets + (hub ? 1 : 0),
+    ...(targetRate > 0 ? { targetRate, pipelineDepth: depth } : {}),
+    ...(hub ? { hub: true, hubCpuUsPerEvent: Number(((1e6 * (b.hubCpu - a.hubCpu)) / (b.done - a.done)).toFixed(2)),
       hubCpuPct: Math.round((100 * (b.hubCpu - a.hubCpu)) / secs), hubStillSubscribed: busSubscribers === 1 } : {}),
     publishesPerSec: Math.round(rate),
     redisCpuPct: Math.round((100 * (b.cpu - a.cpu)) / secs),
@@ -333,6 +346,8 @@ async function main() {
     publishers: Number(args.publishers ?? 2), conns: Number(args.conns ?? 4), depth: Number(args.depth ?? 32),
     bytes: Number(args.bytes ?? 200),
     hubRate: Number(args['hub-rate'] ?? 5000),
+    fanout: String(args.fanout ?? '0,10,50,200').split(',').filter(Boolean).map(Number),
+    fanoutRate: Number(args['fanout-rate'] ?? 1000), fanoutDepth: Number(args['fanout-depth'] ?? 1),
   };
   const { lua, from } = await loadPublishLua();
   const redis = await startRedis();
@@ -354,12 +369,27 @@ async function main() {
       rows.push(row);
       console.log(JSON.stringify(row));
     }
-    console.log(`Redis CPU per publish ≈ ${model.a.toFixed(2)} µs + ${model.b.toFixed(2)} µs × subscribers`);
-    for (const nodes of [10, 50, 200]) {
-      const us = model.a + model.b * nodes;
-      console.log(`  ${nodes} nodes: ${us.toFixed(1)} µs/publish → one Redis core tops out near ${Math.round(1e6 / us)} publishes/s`);
+    // Fan-out to many subscribers (each socket stands for a node) at a paced rate, unbatched by
+    // default: one publish per Redis event-loop turn, as with publishes arriving one by one.
+    const fanout = [];
+    for (const n of o.fanout) {
+      const procs = n === 0 ? 0 : n >= 2 ? 2 : 1;
+      const row = await runStep(redis, sha, procs, o, { targetRate: o.fanoutRate, sockets: Math.ceil(n / Math.max(1, procs)), depth: o.fanoutDepth });
+      fanout.push(row);
+      rows.push(row);
+      console.log(JSON.stringify(row));
     }
-    if (args.out) writeFileSync(String(args.out), JSON.stringify({ options: o, rows, model, redis: (await redis.client.info('server')).match(/redis_version:(\S+)/)?.[1] }, null, 2));
+    const report = (label, m) => {
+      console.log(`${label}: Redis CPU per publish ≈ ${m.a.toFixed(2)} µs + ${m.b.toFixed(3)} µs × subscribers`);
+      for (const nodes of [10, 50, 200]) {
+        const us = m.a + m.b * nodes;
+        console.log(`  ${nodes} nodes: ${us.toFixed(1)} µs/publish → one Redis core tops out near ${Math.round(1e6 / us)} publishes/s`);
+      }
+    };
+    report(`pipelined ceiling steps (${o.subs.join(', ')} subscribers)`, model);
+    const fanModel = fanout.length ? fit([...fanout.map((r) => [r.subscribers, r.redisCpuUsPerPublish])]) : null;
+    if (fanModel) report(`paced fan-out steps (${o.fanout.join(', ')} subscribers at ${o.fanoutRate}/s, pipeline ${o.fanoutDepth})`, fanModel);
+    if (args.out) writeFileSync(String(args.out), JSON.stringify({ options: o, rows, model, fanModel, redis: (await redis.client.info('server')).match(/redis_version:(\S+)/)?.[1] }, null, 2));
   } finally {
     await endChildren();
     await redis.stop();
