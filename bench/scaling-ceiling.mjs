@@ -225,7 +225,11 @@ async function main() {
       rows.push(row);
       console.log(JSON.stringify(row));
     }
-    const model = fit(rows.map((r) => [r.subscribers, r.redisCpuUsPerPublish]));
+    // A step whose subscriber Redis cut (output buffer limit) did less fan-out than it claims: left out.
+    const usable = (list) => list.filter((r) => !r.subscriberDisconnected);
+    const model = usable(rows).length ? fit(usable(rows).map((r) => [r.subscribers, r.redisCpuUsPerPublish])) : null;
+    const cut = rows.filter((r) => r.subscriberDisconnected).map((r) => r.subscribers);
+    if (cut.length) console.log(`subscribers cut by Redis's output buffer limit in the steps with ${cut.join(', ')} subscribers (left out of the fit)`);
     if (o.hubRate > 0) {
       const row = await runStep(redis, sha, 0, o, { hub: true, targetRate: o.hubRate });
       rows.push(row);
@@ -248,8 +252,8 @@ async function main() {
         console.log(`  ${nodes} nodes: ${us.toFixed(1)} µs/publish → one Redis core tops out near ${Math.round(1e6 / us)} publishes/s`);
       }
     };
-    report(`pipelined ceiling steps (${o.subs.join(', ')} subscribers)`, model);
-    const fanModel = fanout.length ? fit([...fanout.map((r) => [r.subscribers, r.redisCpuUsPerPublish])]) : null;
+    if (model) report(`pipelined ceiling steps (${usable(rows.slice(0, o.subs.length)).map((r) => r.subscribers).join(', ')} subscribers)`, model);
+    const fanModel = usable(fanout).length ? fit(usable(fanout).map((r) => [r.subscribers, r.redisCpuUsPerPublish])) : null;
     if (fanModel) report(`paced fan-out steps (${o.fanout.join(', ')} subscribers at ${o.fanoutRate}/s, pipeline ${o.fanoutDepth})`, fanModel);
     if (args.out) writeFileSync(String(args.out), JSON.stringify({ options: o, rows, model, fanModel, redis: (await redis.client.info('server')).match(/redis_version:(\S+)/)?.[1] }, null, 2));
   } finally {
