@@ -5,10 +5,13 @@
 // Against a private redis-server it starts on a free port (never 6379); bounded in time (~40 s).
 //
 //   node bench/scaling-ceiling.mjs [--subs=0,1,2,4] [--duration=5] [--warmup=1] [--publishers=2]
-//                                  [--conns=4] [--depth=32] [--bytes=200] [--hub-rate=5000] [--no-pin] [--out=FILE]
+//                                  [--conns=4] [--depth=32] [--bytes=200] [--hub-rate=5000]
+//                                  [--fanout=0,10,50,200] [--fanout-rate=1000] [--fanout-depth=1] [--no-pin] [--out=FILE]
 //
 // A last step runs one real hub process (dist/main.js, no streams) on the bus at --hub-rate
 // publishes/s (0: skip) and reports its CPU per bus event: what every node pays for every event.
+// Then the fan-out steps: 0, 10, 50 and 200 subscribed sockets (each standing for one node) at a paced
+// --fanout-rate, one publish per batch, giving Redis's CPU per publish per subscriber directly.
 // Needs a build (`npm run build`): the script is read from dist. With pinning (default, when
 // taskset works) redis-server runs on core 0 and every client process on core 1, so the
 // "Redis CPU" column is one core's worth at most.
@@ -20,143 +23,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { cpuSeconds, machineCpu } from './lib/proc.mjs';
-import { dataJson, loadPublishLua, publishArgs } from './lib/publish-script.mjs';
+import { connect, publisherRole, subscriberRole } from './lib/bus-roles.mjs';
+import { loadPublishLua } from './lib/publish-script.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const PREFIX = 'scaling:';
 const args = Object.fromEntries(process.argv.slice(2).filter((a) => a.startsWith('--'))
   .map((a) => { const [k, v] = a.slice(2).split('='); return [k, v ?? true]; }));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-// ---------------------------------------------------------------------------------------------
-// Child roles, on raw sockets so that the clients cost little next to Redis (the point is Redis's
-// ceiling, not a client's): a subscriber counts bus messages, a publisher keeps pipelined EVALSHA
-// batches in flight on several connections.
-
-/** One command in RESP. */
-function resp(parts) {
-  const bufs = [Buffer.from(`*${parts.length}\r\n`)];
-  for (const p of parts) {
-    const b = Buffer.from(String(p));
-    bufs.push(Buffer.from(`$${b.length}\r\n`), b, Buffer.from('\r\n'));
-  }
-  return Buffer.concat(bufs);
-}
-
-function connect(port) {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(port, '127.0.0.1', () => resolve(s));
-    s.once('error', reject);
-  });
-}
-
-function replyOn(handlers) {
-  process.on('message', async (m) => {
-    const out = await handlers[m.cmd]?.(m);
-    process.send({ cmd: m.cmd, ...out });
-  });
-}
-
-async function subscriberRole() {
-  const chan = `${PREFIX}bus`;
-  const s = await connect(Number(args.port));
-  /** The SUBSCRIBE confirmation, before the first message. */
-  const subscribed = Buffer.byteLength(`*3\r\n$9\r\nsubscribe\r\n$${Buffer.byteLength(chan)}\r\n${chan}\r\n:1\r\n`);
-  // Every bus message of the bench has the same size, so bytes / size counts them exactly.
-  const head = `*3\r\n$7\r\nmessage\r\n$${Buffer.byteLength(chan)}\r\n${chan}\r\n$`;
-  let bytes = 0;
-  let first = Buffer.alloc(0);
-  let size = 0;
-  let payload = 0;
-  let closed = false;
-  s.on('data', (chunk) => {
-    bytes += chunk.length;
-    if (size === 0) {
-      first = Buffer.concat([first, chunk]);
-      const m = first.subarray(subscribed).toString('latin1');
-      const at = m.startsWith(head) ? m.indexOf('\r\n', head.length) : -1;
-      if (at > 0) {
-        payload = Number(m.slice(head.length, at));
-        size = at + 2 + payload + 2;
-      }
-    }
-  });
-  s.on('close', () => { closed = true; });
-  s.write(resp(['subscribe', chan]));
-  replyOn({
-    report: () => ({ msgs: size ? Math.floor((bytes - subscribed) / size) : 0, bytes: size ? bytes - subscribed : 0, payload, size, closed }),
-    exit: () => { s.destroy(); setImmediate(() => process.exit(0)); },
-  });
-  process.send({ cmd: 'ready' });
-}
-
-async function publisherRole() {
-  const depth = Number(args.depth);
-  const rate = Number(args.rate ?? 0);
-  const cmd = resp(['evalsha', args.sha, 2, ...publishArgs(PREFIX, { data: dataJson(Number(args.bytes)) })]);
-  const batch = Buffer.concat(Array.from({ length: depth }, () => cmd));
-  /** The reply of the publish script: the 16-digit id as a bulk string. */
-  const REPLY = '$16\r\n'.length + 16 + 2;
-  const socks = await Promise.all(Array.from({ length: Number(args.conns) }, () => connect(Number(args.port))));
-  let running = false;
-  let done = 0;
-  let inFlight = 0;
-  let failure = null;
-  let drained = null;
-  let startedAt = 0;
-  /** Paced (--rate, publishes/s for this process) or as fast as Redis answers. */
-  const sendBatch = (s) => {
-    inFlight += depth;
-    const due = rate > 0 ? startedAt + ((done + inFlight) / rate) * 1000 - performance.now() : 0;
-    if (due <= 1) return void s.write(batch);
-    setTimeout(() => {
-      if (running) s.write(batch);
-      else if ((inFlight -= depth) === 0) drained?.();
-    }, due);
-  };
-  for (const s of socks) {
-    let rest = 0; // bytes of the current reply still to come
-    let sinceBatch = 0;
-    s.on('data', (chunk) => {
-      let i = 0;
-      while (i < chunk.length) {
-        if (rest === 0) {
-          if (chunk[i] !== 0x24) { failure ??= chunk.subarray(i, i + 200).toString(); s.destroy(); return; }
-          rest = REPLY;
-        }
-        const take = Math.min(rest, chunk.length - i);
-        rest -= take;
-        i += take;
-        if (rest === 0) {
-          done++;
-          inFlight--;
-          if (++sinceBatch === depth) {
-            sinceBatch = 0;
-            if (running) sendBatch(s);
-          }
-        }
-      }
-      if (inFlight === 0 && drained) drained();
-    });
-  }
-  replyOn({
-    // Two batches in flight per connection: Redis always has the next one queued.
-    start: () => {
-      running = true;
-      startedAt = performance.now();
-      for (const s of socks) { sendBatch(s); sendBatch(s); }
-      return {};
-    },
-    report: () => ({ done, errors: failure ? 1 : 0, failure }),
-    stop: async () => {
-      running = false;
-      if (inFlight > 0 && !failure) await new Promise((r) => { drained = r; setTimeout(r, 5_000); });
-      return { done, errors: failure ? 1 : 0, failure };
-    },
-    exit: () => { for (const s of socks) s.destroy(); setImmediate(() => process.exit(0)); },
-  });
-  process.send({ cmd: 'ready' });
-}
 
 // ---------------------------------------------------------------------------------------------
 // Orchestration
@@ -252,15 +126,15 @@ function infoNumber(text, field) {
   return Number(new RegExp(`^${field}:(\\d+)`, 'm').exec(text)?.[1] ?? NaN);
 }
 
-async function runStep(redis, sha, nSubs, o, { hub = false, targetRate = 0 } = {}) {
+async function runStep(redis, sha, nSubs, o, { hub = false, targetRate = 0, sockets = 1, depth = o.depth } = {}) {
   await redis.client.del(`${PREFIX}seq`, `${PREFIX}history`);
   const subs = [];
-  for (let i = 0; i < nSubs; i++) subs.push(await forkRole('sub', { port: redis.port }));
+  for (let i = 0; i < nSubs; i++) subs.push(await forkRole('sub', { port: redis.port, sockets }));
   const hubProc = hub ? await spawnHub(redis.port) : null;
   const pubs = [];
   const perProcess = targetRate > 0 ? Math.ceil(targetRate / o.publishers) : 0;
   for (let i = 0; i < o.publishers; i++) {
-    pubs.push(await forkRole('pub', { port: redis.port, sha, conns: o.conns, depth: o.depth, bytes: o.bytes, rate: perProcess }));
+    pubs.push(await forkRole('pub', { port: redis.port, sha, conns: o.conns, depth, bytes: o.bytes, rate: perProcess }));
   }
   await Promise.all(pubs.map((p) => ask(p, 'start')));
   await sleep(o.warmup * 1000);
@@ -298,8 +172,9 @@ async function runStep(redis, sha, nSubs, o, { hub = false, targetRate = 0 } = {
   const rate = (b.done - a.done) / secs;
   if (stopped.some((r) => r.failure)) throw new Error(`publish failed: ${stopped.find((r) => r.failure).failure}`);
   return {
-    subscribers: nSubs + (hub ? 1 : 0),
-    ...(hub ? { hub: true, targetRate, hubCpuUsPerEvent: Number(((1e6 * (b.hubCpu - a.hubCpu)) / (b.done - a.done)).toFixed(2)),
+    subscribers: nSubs * sockets + (hub ? 1 : 0),
+    ...(targetRate > 0 ? { targetRate, pipelineDepth: depth } : {}),
+    ...(hub ? { hub: true, hubCpuUsPerEvent: Number(((1e6 * (b.hubCpu - a.hubCpu)) / (b.done - a.done)).toFixed(2)),
       hubCpuPct: Math.round((100 * (b.hubCpu - a.hubCpu)) / secs), hubStillSubscribed: busSubscribers === 1 } : {}),
     publishesPerSec: Math.round(rate),
     redisCpuPct: Math.round((100 * (b.cpu - a.cpu)) / secs),
@@ -333,6 +208,8 @@ async function main() {
     publishers: Number(args.publishers ?? 2), conns: Number(args.conns ?? 4), depth: Number(args.depth ?? 32),
     bytes: Number(args.bytes ?? 200),
     hubRate: Number(args['hub-rate'] ?? 5000),
+    fanout: String(args.fanout ?? '0,10,50,200').split(',').filter(Boolean).map(Number),
+    fanoutRate: Number(args['fanout-rate'] ?? 1000), fanoutDepth: Number(args['fanout-depth'] ?? 1),
   };
   const { lua, from } = await loadPublishLua();
   const redis = await startRedis();
@@ -348,24 +225,43 @@ async function main() {
       rows.push(row);
       console.log(JSON.stringify(row));
     }
-    const model = fit(rows.map((r) => [r.subscribers, r.redisCpuUsPerPublish]));
+    // A step whose subscriber Redis cut (output buffer limit) did less fan-out than it claims: left out.
+    const usable = (list) => list.filter((r) => !r.subscriberDisconnected);
+    const model = usable(rows).length ? fit(usable(rows).map((r) => [r.subscribers, r.redisCpuUsPerPublish])) : null;
+    const cut = rows.filter((r) => r.subscriberDisconnected).map((r) => r.subscribers);
+    if (cut.length) console.log(`subscribers cut by Redis's output buffer limit in the steps with ${cut.join(', ')} subscribers (left out of the fit)`);
     if (o.hubRate > 0) {
       const row = await runStep(redis, sha, 0, o, { hub: true, targetRate: o.hubRate });
       rows.push(row);
       console.log(JSON.stringify(row));
     }
-    console.log(`Redis CPU per publish ≈ ${model.a.toFixed(2)} µs + ${model.b.toFixed(2)} µs × subscribers`);
-    for (const nodes of [10, 50, 200]) {
-      const us = model.a + model.b * nodes;
-      console.log(`  ${nodes} nodes: ${us.toFixed(1)} µs/publish → one Redis core tops out near ${Math.round(1e6 / us)} publishes/s`);
+    // Fan-out to many subscribers (each socket stands for a node) at a paced rate, unbatched by
+    // default: one publish per Redis event-loop turn, as with publishes arriving one by one.
+    const fanout = [];
+    for (const n of o.fanout) {
+      const procs = n === 0 ? 0 : n >= 2 ? 2 : 1;
+      const row = await runStep(redis, sha, procs, o, { targetRate: o.fanoutRate, sockets: Math.ceil(n / Math.max(1, procs)), depth: o.fanoutDepth });
+      fanout.push(row);
+      rows.push(row);
+      console.log(JSON.stringify(row));
     }
-    if (args.out) writeFileSync(String(args.out), JSON.stringify({ options: o, rows, model, redis: (await redis.client.info('server')).match(/redis_version:(\S+)/)?.[1] }, null, 2));
+    const report = (label, m) => {
+      console.log(`${label}: Redis CPU per publish ≈ ${m.a.toFixed(2)} µs + ${m.b.toFixed(3)} µs × subscribers`);
+      for (const nodes of [10, 50, 200]) {
+        const us = m.a + m.b * nodes;
+        console.log(`  ${nodes} nodes: ${us.toFixed(1)} µs/publish → one Redis core tops out near ${Math.round(1e6 / us)} publishes/s`);
+      }
+    };
+    if (model) report(`pipelined ceiling steps (${usable(rows.slice(0, o.subs.length)).map((r) => r.subscribers).join(', ')} subscribers)`, model);
+    const fanModel = usable(fanout).length ? fit(usable(fanout).map((r) => [r.subscribers, r.redisCpuUsPerPublish])) : null;
+    if (fanModel) report(`paced fan-out steps (${o.fanout.join(', ')} subscribers at ${o.fanoutRate}/s, pipeline ${o.fanoutDepth})`, fanModel);
+    if (args.out) writeFileSync(String(args.out), JSON.stringify({ options: o, rows, model, fanModel, redis: (await redis.client.info('server')).match(/redis_version:(\S+)/)?.[1] }, null, 2));
   } finally {
     await endChildren();
     await redis.stop();
   }
 }
 
-if (args.role === 'sub') await subscriberRole();
-else if (args.role === 'pub') await publisherRole();
+if (args.role === 'sub') await subscriberRole(args, PREFIX);
+else if (args.role === 'pub') await publisherRole(args, PREFIX);
 else await main();
