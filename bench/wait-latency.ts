@@ -14,6 +14,7 @@ const WARMUP = 200;
 const PREFIX = 'wait-bench:';
 
 interface ScriptHelpers {
+  PUBLISH_NUM_KEYS: number;
   loadPublishLua(): Promise<{ lua: string; from: string }>;
   publishArgs(prefix: string): (string | number)[];
 }
@@ -52,7 +53,7 @@ try {
   const sha = (await client.script('LOAD', lua)) as string;
   const argv = helpers.publishArgs(PREFIX);
   const publish = async (): Promise<void> => {
-    await client.evalsha(sha, 2, ...argv);
+    await client.evalsha(sha, helpers.PUBLISH_NUM_KEYS, ...argv);
   };
   const rows = await measure([
     ['script only', publish],
@@ -61,7 +62,7 @@ try {
       if ((await client.wait(1, WAIT_TIMEOUT_MS)) < 1) throw new Error('WAIT 1 timed out');
     }],
     [`script + WAIT 1 ${WAIT_TIMEOUT_MS} pipelined`, async () => {
-      const res = await client.pipeline().evalsha(sha, 2, ...argv).wait(1, WAIT_TIMEOUT_MS).exec();
+      const res = await client.pipeline().evalsha(sha, helpers.PUBLISH_NUM_KEYS, ...argv).wait(1, WAIT_TIMEOUT_MS).exec();
       if (Number(res?.[1]?.[1]) < 1) throw new Error('WAIT 1 timed out');
     }],
     [`script, then WAIT 2 ${WAIT_TIMEOUT_MS}`, async () => {

@@ -2,7 +2,7 @@
 // Redis (the point is Redis's ceiling, not a client's): a subscriber counts bus messages, a
 // publisher keeps pipelined EVALSHA batches of the hub's publish script in flight.
 import net from 'node:net';
-import { dataJson, publishArgs } from './publish-script.mjs';
+import { PUBLISH_NUM_KEYS, dataJson, publishArgs } from './publish-script.mjs';
 
 /** One command in RESP. */
 function resp(parts) {
@@ -75,7 +75,7 @@ export async function subscriberRole(args, prefix) {
 export async function publisherRole(args, prefix) {
   const depth = Number(args.depth);
   const rate = Number(args.rate ?? 0);
-  const cmd = resp(['evalsha', args.sha, 2, ...publishArgs(prefix, { data: dataJson(Number(args.bytes)) })]);
+  const cmd = resp(['evalsha', args.sha, PUBLISH_NUM_KEYS, ...publishArgs(prefix, { data: dataJson(Number(args.bytes)) })]);
   const batch = Buffer.concat(Array.from({ length: depth }, () => cmd));
   /** The reply of the publish script: the 16-digit id as a bulk string. */
   const REPLY = '$16\r\n'.length + 16 + 2;

@@ -5,8 +5,11 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-/** Where the build keeps scripts.js, before and after the backend moved to src/backend/redis. */
-const CANDIDATES = ['dist/broker/scripts.js', 'dist/backend/redis/scripts.js'];
+/** Where the build keeps PUBLISH_LUA, before and after the backend moved to src/backend/redis. */
+const CANDIDATES = ['dist/backend/redis/broker-lua.js', 'dist/broker/scripts.js', 'dist/backend/redis/scripts.js'];
+
+/** How many of publishArgs()'s values are KEYS (seq, history, bus); give it to EVALSHA. */
+export const PUBLISH_NUM_KEYS = 3;
 
 /** PUBLISH_LUA as the build has it; throws (naming `npm run build`) when there is no build. */
 export async function loadPublishLua() {
@@ -27,13 +30,13 @@ export function dataJson(bytes = 200) {
 
 /**
  * KEYS and ARGV of one publish (prefix P, room, history size), in the script's order:
- * seq, history | channel, maxlen, header, frameB, frameC1, data, frameC2.
+ * seq, history, bus | maxlen, header, frameB, frameC1, data, frameC2, publish command, floor.
  */
-export function publishArgs(prefix, { room = 'bench-room', historySize = 1000, data = dataJson() } = {}) {
+export function publishArgs(prefix, { room = 'bench-room', historySize = 1000, data = dataJson(), command = 'PUBLISH' } = {}) {
   const type = 'chat-message';
   const h = { t: type, r: room, u: null, c: null, f: null, s: 'bench-publisher', o: null, ts: new Date().toISOString() };
   const b = `\nevent: ${type}\ndata: {"id":"`;
   const c1 = `","type":${JSON.stringify(type)},"data":`;
   const c2 = `,"room":${JSON.stringify(h.r)},"userId":null,"sender":${JSON.stringify(h.s)},"timestamp":${JSON.stringify(h.ts)}}\n\n`;
-  return [`${prefix}seq`, `${prefix}history`, `${prefix}bus`, historySize, JSON.stringify(h), b, c1, data, c2];
+  return [`${prefix}seq`, `${prefix}history`, `${prefix}bus`, historySize, JSON.stringify(h), b, c1, data, c2, command, '0'];
 }
