@@ -15,6 +15,8 @@ export interface PublishRun {
   withRetryAfter: number;
   /** The first event answered 503 (undefined: none was). */
   firstRefused: number | undefined;
+  /** From the first 503 to the 202 that followed it, in ms (for the log; never asserted). */
+  refusedForMs: number;
   /** Requests that failed without an answer (a process busy past the request timeout). */
   networkErrors: number;
 }
@@ -26,8 +28,9 @@ export interface PublishRun {
 export async function publishThroughFailover(nodes: readonly HubNode[], opts: {
   token: string; room: string; count: number; tag: string; deadlineMs: number; before?: (i: number) => void;
 }): Promise<PublishRun> {
-  const run: PublishRun = { ids: [], unavailable: 0, withRetryAfter: 0, firstRefused: undefined, networkErrors: 0 };
+  const run: PublishRun = { ids: [], unavailable: 0, withRetryAfter: 0, firstRefused: undefined, refusedForMs: 0, networkErrors: 0 };
   const deadline = Date.now() + opts.deadlineMs;
+  let refusedAt: number | undefined;
   for (let i = 0; i < opts.count; i++) {
     opts.before?.(i);
     const key = `${opts.tag}-${i}`;
@@ -45,12 +48,14 @@ export async function publishThroughFailover(nodes: readonly HubNode[], opts: {
         continue;
       }
       if (r.status === 202) {
+        if (refusedAt !== undefined && run.refusedForMs === 0) run.refusedForMs = Date.now() - refusedAt;
         run.ids.push(r.body.id as string);
         break;
       }
       if (r.status !== 503) throw new Error(`unexpected answer ${r.status}: ${JSON.stringify(r.body)}`);
       run.unavailable++;
       run.firstRefused ??= i;
+      refusedAt ??= Date.now();
       if (r.headers.get('retry-after') !== null) run.withRetryAfter++;
       await sleep(RETRY_PAUSE_MS);
     }

@@ -49,6 +49,6 @@ clusterSuite({
       const after = run.ids.slice(run.firstRefused);
       expect((h.body.events.map((e: { id: string }) => e.id) as string[]).slice(-after.length)).toEqual(after);
     }
-    console.log(`Cluster failover of the hub slot: ${run.unavailable} publishes answered 503 (all with Retry-After), ${run.networkErrors} network errors`);
+    console.log(`Cluster failover of the hub slot: ${run.unavailable} publishes answered 503 (all with Retry-After) for ${run.refusedForMs} ms, ${run.networkErrors} network errors`);
   }, 60_000);
 });

@@ -69,6 +69,6 @@ describe('Redis Sentinel failover with REDIS_WAIT_REPLICAS=1', () => {
       expect(h.status).toBe(200);
       expect(h.body.events.map((e: { id: string }) => e.id)).toEqual(run.ids);
     }
-    console.log(`Sentinel failover: ${run.unavailable} publishes answered 503 (all with Retry-After), ${run.networkErrors} network errors; 40 events answered 202 and delivered once each on both processes`);
+    console.log(`Sentinel failover: ${run.unavailable} publishes answered 503 (all with Retry-After) for ${run.refusedForMs} ms, ${run.networkErrors} network errors; 40 events answered 202 and delivered once each on both processes`);
   }, 60_000);
 });
