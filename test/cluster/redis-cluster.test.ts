@@ -3,6 +3,7 @@
 // process without a restart, each event delivered once and in order.
 import { expect, it } from 'vitest';
 import { hashTagged } from '../../src/config-redis.js';
+import { mint, startTestHub, type TestHub } from '../support/hub.js';
 import { startCluster, type RedisClusterTopology } from '../support/redis-topology.js';
 import { api, token, waitFor } from './cluster-harness.js';
 import { clusterSuite } from './cluster-suite.js';
@@ -17,6 +18,24 @@ clusterSuite({
     return { env: { REDIS_CLUSTER_NODES: cluster.nodes.map((n) => `${n.host}:${n.port}`).join(',') }, stop: () => cluster!.stop() };
   },
 }, (ctx) => {
+  it('confirms publishes on the replica of the hub slot\'s primary (REDIS_WAIT_REPLICAS)', async () => {
+    const nodes = cluster!.nodes.map((n) => `${n.host}:${n.port}`).join(',');
+    const env = { REDIS_CLUSTER_NODES: nodes, REDIS_PREFIX: ctx.prefix };
+    const one = await startTestHub({ ...env, REDIS_WAIT_REPLICAS: '1' });
+    const two = await startTestHub({ ...env, REDIS_WAIT_REPLICAS: '2', REDIS_WAIT_TIMEOUT_MS: '200' });
+    try {
+      const publish = (hub: TestHub): Promise<Response> =>
+        hub.call('/broadcast/room/w-room', { method: 'POST', token: mint('svc', 'publisher'), json: { type: 'w', data: 1 } });
+      expect((await publish(one)).status).toBe(202);
+      // Each primary has one replica: two can never confirm.
+      const refused = await publish(two);
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toBe('1');
+    } finally {
+      await Promise.all([one.close(), two.close()]);
+    }
+  });
+
   it('fails over the hub slot: publishing resumes on every process, each event delivered once, in order', async () => {
     const [a, b, c] = ctx.nodes as [typeof ctx.nodes[0], typeof ctx.nodes[0], typeof ctx.nodes[0]];
     const sa = await ctx.open(a, 'f-alice', { rooms: 'f-room' });
