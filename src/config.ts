@@ -29,6 +29,8 @@ export const MAX_ROOMS_PER_USER = 100;
 export const USER_ROOMS_TTL_SEC = 30 * 86_400;
 /** Default join, leave and chat requests per user per minute. */
 export const USER_RATE_LIMIT = 120;
+/** Default largest room (in users) whose members receive presence-join and presence-leave. */
+export const PRESENCE_EVENTS_MAX_USERS = 100;
 /** Default time allowed for a request's headers and body to arrive (streams excepted), in milliseconds. */
 export const REQUEST_TIMEOUT_MS = 30_000;
 /**
@@ -79,6 +81,7 @@ export interface Config {
   readonly userRateLimit: number;
   readonly maxStreams: number;
   readonly requestTimeoutMs: number;
+  readonly presenceEventsMaxUsers: number;
 }
 
 /** Thrown when a variable is missing or invalid; its message names the variable. */
@@ -95,7 +98,7 @@ export const CONFIG_VARIABLES = [
   'HISTORY_SIZE', 'HEARTBEAT_MS', 'RETRY_MS', 'MAX_EVENT_BYTES', 'MAX_BUFFERED_BYTES',
   'MAX_CONNECTIONS_PER_USER', 'CORS_ORIGINS', 'DEMO', 'USERS_FILE', 'SIMULATORS', 'LOG_LEVEL',
   'TRUST_PROXY', 'SHUTDOWN_TIMEOUT_MS', 'WORKERS', 'LOGIN_RATE_LIMIT', 'MAX_ROOMS_PER_USER', 'USER_ROOMS_TTL',
-  'USER_RATE_LIMIT', 'MAX_STREAMS', 'REQUEST_TIMEOUT_MS',
+  'USER_RATE_LIMIT', 'MAX_STREAMS', 'REQUEST_TIMEOUT_MS', 'PRESENCE_EVENTS_MAX_USERS',
 ] as const;
 
 type Env = Record<string, string | undefined>;
@@ -259,6 +262,7 @@ export function loadConfig(env: Env = process.env): Config {
     userRateLimit: intVar(env, 'USER_RATE_LIMIT', USER_RATE_LIMIT, 1, 1_000_000),
     maxStreams: intVar(env, 'MAX_STREAMS', Math.max(1, openFileLimit() - STREAM_FD_RESERVE), 1, 10_000_000),
     requestTimeoutMs: intVar(env, 'REQUEST_TIMEOUT_MS', REQUEST_TIMEOUT_MS, 100, 3_600_000),
+    presenceEventsMaxUsers: intVar(env, 'PRESENCE_EVENTS_MAX_USERS', PRESENCE_EVENTS_MAX_USERS, 0, 1_000_000),
   };
   return Object.freeze(config);
 }

@@ -16,6 +16,13 @@ import { createLogger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { startSimulators } from './simulators/index.js';
 
+/**
+ * Connections the kernel may queue for accept: a storm of reconnects after a deploy arrives in
+ * one burst, and Node's default (511) drops the rest. The kernel caps it at net.core.somaxconn
+ * (4096 on current Linux; raise it on hosts that take large storms).
+ */
+export const LISTEN_BACKLOG = 65_535;
+
 /** A hub serving HTTP. */
 export interface RunningHub {
   server: Server;
@@ -97,7 +104,7 @@ export async function startHub(config: Config, opts: { logger?: Logger } = {}): 
   server.on('clientError', answerClientError);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(config.port, config.host, () => {
+    server.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', reject);
       resolve();
     });

@@ -20,7 +20,7 @@ class LocalLease implements FeedLease {
 export function memoryBackend(config: Config, manager: ConnectionManager, counters: Counters, startedAt: number): Backend {
   const broker = new MemoryBroker(config.historySize);
   const memberships = new MemoryMemberships(config.userRoomsTtlSec * 1000);
-  const presence = new MemoryPresence(manager, counters, config.nodeId, startedAt, memberships);
+  const presence = new MemoryPresence(manager, counters, config.nodeId, startedAt, config.presenceEventsMaxUsers, memberships);
   const idempotency = new MemoryIdempotency();
   return {
     broker, presence, directory: presence, census: presence, memberships,

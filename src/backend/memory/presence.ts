@@ -23,6 +23,8 @@ export class MemoryPresence implements Presence, Directory, HubCensus {
     private readonly counters: Counters,
     private readonly nodeId: string,
     private readonly startedAt: number,
+    /** Transitions are answered only for rooms of at most this many users (PRESENCE_EVENTS_MAX_USERS). */
+    private readonly announceMaxUsers: number,
     /** Told when a user's first stream opens and its last one closes (memberships expire meanwhile). */
     private readonly users?: UserActivity,
   ) {}
@@ -30,20 +32,25 @@ export class MemoryPresence implements Presence, Directory, HubCensus {
   async opened(conn: ConnectionInfo, maxPerUser: number, local: LocalOpen): Promise<string[] | null> {
     if (local.userConnections > maxPerUser) return null;
     if (local.userConnections === 1) this.users?.online(conn.userId);
-    return [...local.firsts];
+    return local.firsts.filter((room) => this.small(room));
   }
 
   async closed(conn: ConnectionInfo, localLasts: readonly string[]): Promise<string[]> {
     if (this.manager.ofUser(conn.userId).size === 0) this.users?.offline(conn.userId);
-    return [...localLasts];
+    return localLasts.filter((room) => this.small(room));
   }
 
-  async joined(_conn: ConnectionInfo, _room: string, localFirst: boolean): Promise<boolean> {
-    return localFirst;
+  async joined(_conn: ConnectionInfo, room: string, localFirst: boolean): Promise<boolean> {
+    return localFirst && this.small(room);
   }
 
-  async left(_conn: ConnectionInfo, _room: string, localLast: boolean): Promise<boolean> {
-    return localLast;
+  async left(_conn: ConnectionInfo, room: string, localLast: boolean): Promise<boolean> {
+    return localLast && this.small(room);
+  }
+
+  /** True when presence events are sent in the room (at most PRESENCE_EVENTS_MAX_USERS users now). */
+  private small(room: string): boolean {
+    return this.manager.roomUserCount(room) <= this.announceMaxUsers;
   }
 
   async userConnections(userId: string): Promise<number> {
@@ -51,9 +58,7 @@ export class MemoryPresence implements Presence, Directory, HubCensus {
   }
 
   async userRooms(userId: string): Promise<string[]> {
-    const rooms = new Set<string>();
-    for (const conn of this.manager.ofUser(userId)) for (const room of conn.rooms) rooms.add(room);
-    return [...rooms];
+    return this.manager.roomsOfUser(userId);
   }
 
   async connectionOwner(connectionId: string): Promise<string | null> {

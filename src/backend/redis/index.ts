@@ -51,7 +51,7 @@ export async function redisBackend(
   const signals = new PresenceSignals(broker);
   const presence = new RedisPresence(cmd, manager, {
     prefix, nodeId: config.nodeId, heartbeatMs: config.heartbeatMs, startedAt, counters, errors, logger: log,
-    userRoomsTtlMs: config.userRoomsTtlSec * 1000,
+    userRoomsTtlMs: config.userRoomsTtlSec * 1000, announceMaxUsers: config.presenceEventsMaxUsers,
     // A dead process's users leave their rooms: announced by whichever survivor reaps its state.
     onGhostLeft: (room, userId) => signals.left(room, userId),
   });

@@ -21,11 +21,16 @@
  * Redis (or Sentinel) but not on Redis Cluster.
  */
 
-/** Shared prelude of the presence scripts. ARGV[1] prefix, ARGV[2] this node, ARGV[3] key TTL (ms). */
+/**
+ * Shared prelude of the presence scripts. ARGV[1] prefix, ARGV[2] this node, ARGV[3] `<key TTL
+ * (ms)>:<PRESENCE_EVENTS_MAX_USERS>` (one argument, so every script keeps its own from ARGV[4]).
+ */
 const PRESENCE_PRELUDE = `
 local P = ARGV[1]
 local N = ARGV[2]
-local TTL = tonumber(ARGV[3])
+local ttl_s, max_s = string.match(ARGV[3], '^(%d+):(%d+)$')
+local TTL = tonumber(ttl_s)
+local ANNOUNCE_MAX = tonumber(max_s)
 local function nk(node, s) return P .. 'n:' .. node .. ':' .. s end
 local function now_ms()
   local t = redis.call('TIME')
@@ -53,6 +58,29 @@ local function hdecr(key, field)
   return v
 end
 local function touch(key) redis.call('PEXPIRE', key, TTL) end
+-- True when the room has at most ANNOUNCE_MAX users on live nodes: presence events are sent only
+-- there. Bounded work: a node over the cap answers at once, and the exact count runs only when
+-- each node is under it.
+local function small_room(live, room)
+  local sum = 0
+  for _, node in ipairs(live) do
+    local n = redis.call('HLEN', nk(node, 'm:' .. room))
+    if n > ANNOUNCE_MAX then return false end
+    sum = sum + n
+  end
+  if sum <= ANNOUNCE_MAX then return true end
+  local seen, count = {}, 0
+  for _, node in ipairs(live) do
+    for _, uid in ipairs(redis.call('HKEYS', nk(node, 'm:' .. room))) do
+      if not seen[uid] then
+        seen[uid] = true
+        count = count + 1
+        if count > ANNOUNCE_MAX then return false end
+      end
+    end
+  end
+  return true
+end
 -- The user's open connections on live nodes.
 local function user_conns(live, uid)
   local total = 0
@@ -71,8 +99,9 @@ end
 /**
  * Opened connection. ARGV[4] connectionId, ARGV[5] userId, ARGV[6] the per-user limit, ARGV[7..] rooms.
  * The user's memberships stop expiring while it has a stream.
- * Returns the rooms where it is the user's first connection hub-wide, or -1 (nothing recorded) when
- * the user already holds `limit` connections.
+ * Returns the rooms where it is the user's first connection hub-wide and that have at most
+ * PRESENCE_EVENTS_MAX_USERS users (presence-join goes there), or -1 (nothing recorded) when the
+ * user already holds `limit` connections.
  */
 export const OPENED_LUA = PRESENCE_PRELUDE + `
 local cid, uid, limit = ARGV[4], ARGV[5], tonumber(ARGV[6])
@@ -99,7 +128,7 @@ for i = 7, #ARGV do
   touch(mk)
   if n == 1 then
     live = live or live_nodes()
-    if others_in_room(live, room, uid) == 0 then table.insert(firsts, room) end
+    if others_in_room(live, room, uid) == 0 and small_room(live, room) then table.insert(firsts, room) end
   end
 end
 touch(xk)
@@ -109,7 +138,8 @@ return firsts
 
 /**
  * Closed connection. ARGV[4] connectionId, ARGV[5] USER_ROOMS_TTL (ms). Returns the rooms where it
- * was the user's last connection hub-wide; its user's memberships start expiring with its last stream.
+ * was the user's last connection hub-wide and that are left with at most PRESENCE_EVENTS_MAX_USERS
+ * users; its user's memberships start expiring with its last stream.
  */
 export const CLOSED_LUA = PRESENCE_PRELUDE + `
 local c = nk(N, 'c')
@@ -126,14 +156,17 @@ for i = 2, #rec do
   hdecr(nk(N, 'r'), room)
   hdecr(nk(N, 'x:' .. uid), room)
   if hdecr(nk(N, 'm:' .. room), uid) == 0 then
-    if others_in_room(live, room, uid) == 0 then table.insert(lasts, room) end
+    if others_in_room(live, room, uid) == 0 and small_room(live, room) then table.insert(lasts, room) end
   end
 end
 if user_conns(live, uid) == 0 then expire_user_rooms(uid, tonumber(ARGV[5])) end
 return lasts
 `;
 
-/** Join (ARGV[6] = '1') or leave ('0') of one connection. ARGV[4] connectionId, ARGV[5] room. Returns 1 when first/last hub-wide. */
+/**
+ * Join (ARGV[6] = '1') or leave ('0') of one connection. ARGV[4] connectionId, ARGV[5] room. Returns
+ * 1 when first/last hub-wide in a room of at most PRESENCE_EVENTS_MAX_USERS users after the change.
+ */
 export const MEMBERSHIP_LUA = PRESENCE_PRELUDE + `
 local c = nk(N, 'c')
 local raw = redis.call('HGET', c, ARGV[4])
@@ -161,7 +194,8 @@ else
 end
 redis.call('HSET', c, ARGV[4], cjson.encode(rec))
 if (join and n == 1) or (not join and n == 0) then
-  if others_in_room(live_nodes(), room, uid) == 0 then return 1 end
+  local live = live_nodes()
+  if others_in_room(live, room, uid) == 0 and small_room(live, room) then return 1 end
 end
 return 0
 `;
@@ -292,7 +326,8 @@ end
 /**
  * Reaps a dead node ARGV[4] (ARGV[5] USER_ROOMS_TTL in ms): only when its deadline passed and
  * nobody reaped it yet; its users with no stream left start their memberships' expiry. Returns
- * {room, userId, …} for users whose last connection in a room died with it (presence-leave).
+ * {room, userId, …} for users whose last connection in a room died with it, in rooms left with at
+ * most PRESENCE_EVENTS_MAX_USERS users (presence-leave).
  */
 export const REAP_LUA = PRESENCE_PRELUDE + DROP_NODE + `
 local D = ARGV[4]
@@ -307,7 +342,7 @@ for _, room in ipairs(redis.call('HKEYS', nk(D, 'r'))) do
     for _, node in ipairs(live) do
       if node ~= D then total = total + tonumber(redis.call('HGET', nk(node, 'm:' .. room), uid) or '0') end
     end
-    if total == 0 then table.insert(gone, room) table.insert(gone, uid) end
+    if total == 0 and small_room(live, room) then table.insert(gone, room) table.insert(gone, uid) end
   end
 end
 local users = redis.call('HKEYS', nk(D, 'u'))

@@ -28,6 +28,8 @@ export interface RedisPresenceOptions {
   startedAt: number;
   /** How long a user's memberships outlive its last stream (USER_ROOMS_TTL), ms. */
   userRoomsTtlMs: number;
+  /** Presence transitions are answered only for rooms of at most this many users (PRESENCE_EVENTS_MAX_USERS). */
+  announceMaxUsers: number;
   counters: Counters;
   errors: RedisErrors;
   logger: RedisLogger;
@@ -56,6 +58,8 @@ export class RedisPresence implements Presence, Directory, HubCensus {
   readonly distributed = true;
   private readonly ttlMs: number;
   private readonly windowMs: number;
+  /** The prelude's third argument: key TTL and the presence-event room size cap. */
+  private readonly limits: string;
   private timer: NodeJS.Timeout | undefined;
   private beating: Promise<void> | undefined;
   /** Writes that failed since the last successful resync (a resync is due while this moves). */
@@ -68,6 +72,7 @@ export class RedisPresence implements Presence, Directory, HubCensus {
   constructor(private readonly redis: Redis, private readonly manager: ConnectionManager, private readonly opts: RedisPresenceOptions) {
     this.ttlMs = opts.heartbeatMs * KEY_TTL_BEATS;
     this.windowMs = Math.ceil(opts.heartbeatMs * DEAD_AFTER_BEATS);
+    this.limits = `${this.ttlMs}:${opts.announceMaxUsers}`;
     for (const [name, lua] of Object.entries(SCRIPTS)) redis.defineCommand(name, { numberOfKeys: 0, lua });
     // After a reconnection, whatever failed meanwhile is rewritten at once rather than at the next beat.
     redis.on('ready', () => {
@@ -79,7 +84,7 @@ export class RedisPresence implements Presence, Directory, HubCensus {
 
   /** Runs one of the presence scripts with this node's prelude arguments. */
   run<T>(op: string, script: ScriptName, args: (string | number)[], context: object = {}): Promise<T> {
-    const call = this.redis[script](this.opts.prefix, this.opts.nodeId, this.ttlMs, ...args) as Promise<unknown>;
+    const call = this.redis[script](this.opts.prefix, this.opts.nodeId, this.limits, ...args) as Promise<unknown>;
     return this.opts.errors.guard(op, call, context) as Promise<T>;
   }
 
