@@ -15,6 +15,7 @@ import { broadcastRouter } from './http/routes/broadcast.js';
 import { eventsRouter } from './http/routes/events.js';
 import { opsRouter } from './http/routes/ops.js';
 import { roomsRouter } from './http/routes/rooms.js';
+import { sdkRouter } from './http/routes/sdk.js';
 import type { TokenService } from './http/tokens.js';
 import type { UserDirectory } from './http/users.js';
 import type { Metrics } from './observability/metrics.js';
@@ -102,6 +103,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(eventsRouter(hub, auth));
   app.use(roomsRouter(hub, auth, json));
   app.use(broadcastRouter(hub, auth, json, batchJson));
+  app.use(sdkRouter());
   app.use(express.static(PUBLIC_DIR, { index: 'index.html', maxAge: 0 }));
   app.use(notFound);
   app.use(errorHandler);
