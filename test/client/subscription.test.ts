@@ -24,7 +24,7 @@ describe('a subscription', () => {
       sseHead(res);
       if (n === 0) res.end(`retry: 20\n\n${connectedFrame()}${eventFrame(1)}${eventFrame(2)}${eventFrame(3)}`);
       // The hub would replay after 3; this one also sends 2 and 3 again.
-      else res.end(`${connectedFrame('c2')}${eventFrame(2)}${eventFrame(3)}${eventFrame(4)}: ping\n\n${eventFrame(5)}`);
+      else res.write(`${connectedFrame('c2')}${eventFrame(2)}${eventFrame(3)}${eventFrame(4)}: ping\n\n${eventFrame(5)}`);
     });
     client = new RoomcastClient({ url: server.url, token: 't' });
     const sub = client.subscribe({ rooms: ['news', 'chat'], metadata: { device: 'web' } });
