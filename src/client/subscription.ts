@@ -2,7 +2,8 @@
 import { compareEventIds, fullJitterDelay, type BackoffOptions } from './backoff.js';
 import { Emitter, type Listener } from './emitter.js';
 import { RoomcastError } from './errors.js';
-import { endpoint, type HttpSettings } from './http.js';
+import { controlData, streamUrl, toEvent } from './frames.js';
+import type { HttpSettings } from './http.js';
 import type { SseFrame } from './sse-parser.js';
 import { SseStream } from './stream.js';
 import { isFinalAuthError, type TokenKeeper } from './token.js';
@@ -133,17 +134,9 @@ export class Subscription<M extends EventDataMap = EventDataMap> {
     this.emitter.emit('state', s);
   }
 
-  private url(): string {
-    const q = new URLSearchParams();
-    if (this.rooms.size > 0) q.set('rooms', [...this.rooms].join(','));
-    for (const [k, v] of Object.entries(this.metadata)) q.set(`meta.${k}`, v);
-    const qs = q.toString();
-    return endpoint(this.host.http.baseUrl, `/events${qs ? `?${qs}` : ''}`);
-  }
-
   private open(token: string | undefined): SseStream {
     const stream: SseStream = new SseStream(
-      { url: this.url(), token, lastEventId: this.lastId, credentials: this.host.http.credentials, idleTimeoutMs: this.host.idleTimeoutMs },
+      { url: streamUrl(this.host.http.baseUrl, this.rooms, this.metadata), token, lastEventId: this.lastId, credentials: this.host.http.credentials, idleTimeoutMs: this.host.idleTimeoutMs },
       {
         frame: (f) => this.onFrame(stream, f),
         retry: (ms) => {
@@ -176,12 +169,7 @@ export class Subscription<M extends EventDataMap = EventDataMap> {
       this.onPublished(f.id, f);
       return;
     }
-    let data: Record<string, unknown> = {};
-    try {
-      data = (JSON.parse(f.data) as Record<string, unknown> | null) ?? {};
-    } catch {
-      // A control event with a body that is not JSON: passed on empty.
-    }
+    const data = controlData(f);
     if (f.event === 'connected') {
       this.onConnected(stream, data as unknown as ConnectedInfo);
       return;
@@ -224,16 +212,7 @@ export class Subscription<M extends EventDataMap = EventDataMap> {
       return;
     }
     this.lastId = id;
-    let body: Partial<RoomcastEvent> = {};
-    try {
-      body = (JSON.parse(f.data) as Partial<RoomcastEvent> | null) ?? {};
-    } catch {
-      body = { data: f.data };
-    }
-    const event: RoomcastEvent = {
-      id, type: typeof body.type === 'string' ? body.type : f.event, data: body.data ?? null, room: body.room ?? null,
-      userId: body.userId ?? null, sender: body.sender ?? '', timestamp: body.timestamp ?? '',
-    };
+    const event = toEvent(id, f);
     this.emitter.emit('event', event);
     if (!RESERVED_NAMES.has(event.type)) this.emitter.emit(event.type, event);
   }
