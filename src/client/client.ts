@@ -99,8 +99,9 @@ export class RoomcastClient {
 
   /** Leaves a room for the user (or one connection); subscriptions stop naming it when they reconnect. */
   async leave(roomId: string, opts: { connectionId?: string } = {}): Promise<LeaveResult> {
+    const answer = await withToken<LeaveResult>(this.http, this.keeper, { method: 'POST', path: `/rooms/${encodeURIComponent(roomId)}/leave`, body: opts });
     if (opts.connectionId === undefined) for (const s of this.subs) s.noteLeft(roomId);
-    return withToken<LeaveResult>(this.http, this.keeper, { method: 'POST', path: `/rooms/${encodeURIComponent(roomId)}/leave`, body: opts });
+    return answer;
   }
 
   /** Closes every subscription and stops renewing the token. */

@@ -4,7 +4,7 @@
  */
 export { RoomcastClient } from './client.js';
 export { RoomcastPublisher } from './publisher.js';
-export { Subscription } from './subscription.js';
+export type { Subscription } from './subscription.js';
 export { RoomcastError } from './errors.js';
 export { compareEventIds, fullJitterDelay } from './backoff.js';
 export type {

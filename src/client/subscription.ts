@@ -102,24 +102,24 @@ export class Subscription<M extends EventDataMap = EventDataMap> {
     this.finish(undefined);
   }
 
-  /** The client joined a room for its user: a reconnect names it too. */
+  /** @internal The client joined a room for its user: a reconnect names it too. */
   noteJoined(roomId: string): void {
     this.rooms.add(roomId);
   }
 
-  /** The client left a room: a reconnect must not join it again. */
+  /** @internal The client left a room: a reconnect must not join it again. */
   noteLeft(roomId: string): void {
     this.rooms.delete(roomId);
   }
 
-  /** The client renewed its token: open a stream with it beside the old one, and switch when it is up. */
+  /** @internal The client renewed its token: open a stream with it beside the old one, and switch when it is up. */
   renewed(token: string): void {
     if (this.current !== 'open' || this.active === null) return;
     this.pending?.abort();
     this.pending = this.open(token);
   }
 
-  /** The client could not renew the token; the subscription carries on until the hub ends it. */
+  /** @internal The client could not renew the token; the subscription carries on until the hub ends it. */
   renewalFailed(err: unknown): void {
     if (err instanceof RoomcastError) this.emitter.emit('error', err);
   }
