@@ -16,6 +16,7 @@ import { broadcastRouter } from './routes/broadcast.js';
 import { eventsRouter } from './routes/events.js';
 import { opsRouter } from './routes/ops.js';
 import { roomsRouter } from './routes/rooms.js';
+import { sdkRouter } from './routes/sdk.js';
 import type { TokenService } from './tokens.js';
 import type { UserDirectory } from './users.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -82,6 +83,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(eventsRouter(hub, auth));
   app.use(roomsRouter(hub, auth, json, userLimiter));
   app.use(broadcastRouter(hub, auth, json, batchJson));
+  app.use(sdkRouter());
   app.use(express.static(PUBLIC_DIR, { index: 'index.html', maxAge: 0 }));
   app.use(notFound);
   app.use(errorHandler);
