@@ -69,8 +69,11 @@ function proxyBuildArgs(): string[] {
  * compose's `build: .` does. On the host's network: the engine runs without a
  * default bridge, so a build container has no other way out.
  */
-export function buildImage(tag: string): Promise<string> {
-  return must(DOCKER, ['build', '--network', 'host', ...proxyBuildArgs(), '-t', tag, '.'], process.env, BUILD_TIMEOUT_MS);
+export async function buildImage(tag: string): Promise<string> {
+  const started = performance.now();
+  const out = await must(DOCKER, ['build', '--network', 'host', ...proxyBuildArgs(), '-t', tag, '.'], process.env, BUILD_TIMEOUT_MS);
+  console.log(`[docker] built ${tag} from the Dockerfile in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  return out;
 }
 
 /** The hard limit of open files a process here may have (containers cannot be granted more). */

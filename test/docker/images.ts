@@ -1,11 +1,8 @@
-// Global setup of the container tests: after the last file, remove the images
+// Global teardown of the container tests: after the last file, remove the images
 // that the tests built (the hub image and the build's intermediate stages), so
 // that the engine holds only the stand-ins it started with.
 import { loadCompose } from '../deploy/deployfiles.js';
 import { docker } from './docker.js';
-
-/** Nothing to prepare: test/docker/run.sh started the engine and loaded the stand-ins. */
-export function setup(): void {}
 
 /** Removes the hub image and every untagged image the builds left. */
 export async function teardown(): Promise<void> {
