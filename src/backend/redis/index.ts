@@ -36,7 +36,9 @@ export async function redisBackend(
   const log = logger.child({ component: 'redis' });
   const errors = new RedisErrors(log);
   const prefix = config.redisPrefix;
-  const cmd = createRedisClient(url, `roomcast:${config.nodeId}:cmd`, errors, log);
+  // Commands issued in one event-loop turn go out as one pipeline: a burst of connects records
+  // its presence in a few round trips instead of one each (order is kept).
+  const cmd = createRedisClient(url, `roomcast:${config.nodeId}:cmd`, errors, log, { enableAutoPipelining: true });
   const sub = createRedisClient(url, `roomcast:${config.nodeId}:sub`, errors, log, { autoResubscribe: false });
   try {
     await Promise.all([connectRedis(cmd, REDIS_STARTUP_TIMEOUT_MS), connectRedis(sub, REDIS_STARTUP_TIMEOUT_MS)]);
