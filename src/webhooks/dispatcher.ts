@@ -67,13 +67,16 @@ export class WebhookDispatcher {
 
   /** Starts delivering: this process holds the delivery lease now. */
   start(): void {
-    if (this.run !== undefined || this.draining) return;
+    const prev = this.run;
+    if (this.draining || (prev !== undefined && !prev.stop.signal.aborted)) return;
     const stop = new AbortController();
     const hurry = new AbortController();
     stop.signal.addEventListener('abort', () => hurry.abort(), { once: true });
     const run: Run = { stop, hurry, done: Promise.resolve() };
     this.run = run;
-    run.done = this.loop(run).finally(() => {
+    // A run still winding down (the lease was lost and taken again at once) finishes first, so
+    // two runs never send at the same time.
+    run.done = (prev?.done ?? Promise.resolve()).then(() => this.loop(run)).finally(() => {
       if (this.run === run) this.run = undefined;
     });
   }
@@ -105,7 +108,8 @@ export class WebhookDispatcher {
         if (!(await this.step(run))) return;
       } catch (err) {
         // The queue's store is unreachable: the events stay pending where they are.
-        this.opts.logger.warn({ err }, 'webhook queue unreachable; delivery resumes when it answers');
+        // Logged where the store failed (RedisErrors); only noted here.
+        this.opts.logger.debug({ err }, 'webhook queue unreachable; delivery resumes when it answers');
         if (this.draining) return;
         await delay(ERROR_PAUSE_MS, undefined, { signal: run.hurry.signal }).catch(() => undefined);
       }
