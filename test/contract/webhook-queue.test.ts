@@ -1,6 +1,7 @@
 // One contract for the webhook queue as presence feeds it: memory (one process) and Redis (the
 // presence scripts append to a stream), run against both.
 import { randomBytes } from 'node:crypto';
+import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryPresence } from '../../src/backend/memory/presence.js';
 import { MemoryWebhookQueue } from '../../src/backend/memory/webhook-queue.js';
@@ -11,7 +12,11 @@ import { ConnectionManager } from '../../src/core/connection-manager.js';
 import { Counters } from '../../src/core/counters.js';
 import type { Presence } from '../../src/core/ports.js';
 import { WEBHOOK_TYPES, type WebhookQueue, type WebhookType } from '../../src/core/webhooks.js';
-import { RedisFixture, fakeConnection, newPrefix, silentLogger } from './harness.js';
+import { WebhookMetrics } from '../../src/observability/webhook-metrics.js';
+import { WebhookDispatcher } from '../../src/webhooks/dispatcher.js';
+import { WebhookSender } from '../../src/webhooks/sender.js';
+import { WebhookReceiver } from '../support/webhook-receiver.js';
+import { RedisFixture, fakeConnection, newPrefix, silentLogger, waitFor } from './harness.js';
 
 const fx = new RedisFixture();
 afterAll(() => fx.cleanup());
@@ -125,6 +130,28 @@ describe.each(factories)('webhook queue contract: $name', (factory) => {
     expect(await lines(n.queue)).toEqual(['presence.join q3 erin', 'room.occupied q4', 'presence.join q4 erin']);
     expect(await n.queue.takeDropped()).toBe(7);
     expect(await n.queue.takeDropped()).toBe(0);
+  });
+
+  it('delivered through a dispatcher, the survivors of an overflow arrive and the drops are counted', async () => {
+    const secret = 'webhook-secret-of-the-tests-0123456789abcdef';
+    const receiver = await WebhookReceiver.start(secret);
+    const registry = new Registry();
+    const n = await factory.make(WEBHOOK_TYPES, 3);
+    await n.open(fakeConnection('gus', ['user:gus', 's0', 's1', 's2', 's3', 's4']));
+    const dispatcher = new WebhookDispatcher(n.queue, new WebhookSender(receiver.url, secret), {
+      retryForMs: 60_000, observer: new WebhookMetrics(registry), logger: silentLogger,
+    });
+    dispatcher.start();
+    try {
+      const value = async (name: string): Promise<number> => (await registry.getSingleMetric(name)!.get()).values[0]?.value ?? 0;
+      await waitFor(async () => (await value('roomcast_webhook_delivered_total')) === 3, 5000, 'three delivered');
+      expect(receiver.summary).toEqual(['presence.join s3 gus', 'room.occupied s4', 'presence.join s4 gus']);
+      expect(await value('roomcast_webhook_dropped_total')).toBe(7);
+      expect(await n.queue.peek(10)).toEqual([]);
+    } finally {
+      await dispatcher.stop(0);
+      await receiver.close();
+    }
   });
 
   it.skipIf(!factory.distributed)('refuses an acknowledgement from a process that lost the delivery lease', async () => {
