@@ -8,6 +8,7 @@ import type { Config } from './config.js';
 import { ConnectionManager } from './core/connection-manager.js';
 import { Counters } from './core/counters.js';
 import { Hub } from './core/hub.js';
+import { RevocationList } from './core/revocations.js';
 import { createApp } from './http/app.js';
 import { createStreamHandler, isStreamRequest } from './http/stream-handler.js';
 import { TokenService } from './http/tokens.js';
@@ -62,11 +63,14 @@ export async function startHub(config: Config, opts: { logger?: Logger } = {}): 
   const startedAt = Date.now();
   const logger = opts.logger ?? createLogger(config.logLevel, config.nodeId);
   const users = UserDirectory.load({ usersFile: config.usersFile, demo: config.demo });
-  const tokens = new TokenService({ secret: config.jwtSecret, publicKey: config.jwtPublicKey }, config.jwtTtlSec);
   const counters = new Counters();
   const manager = new ConnectionManager(counters);
   const metrics = new Metrics(manager, counters, config.nodeId);
   const backend = await createBackend(config, manager, counters, startedAt, logger);
+  const revocations = new RevocationList(backend.revocations, config.tokenMaxTtlSec);
+  const tokens = new TokenService({ secret: config.jwtSecret, publicKey: config.jwtPublicKey }, config.jwtTtlSec, {
+    maxTtlSec: config.tokenMaxTtlSec, revocations,
+  });
   if (backend.redisErrors !== undefined) metrics.countRedisErrors(backend.redisErrors);
   const hub = new Hub({
     nodeId: config.nodeId, retryMs: config.retryMs, heartbeatMs: config.heartbeatMs,
@@ -75,7 +79,7 @@ export async function startHub(config: Config, opts: { logger?: Logger } = {}): 
     maxStreams: config.maxStreams, redisConfigured: config.redisUrl !== undefined, startedAt,
   }, {
     broker: backend.broker, presence: backend.presence, memberships: backend.memberships, directory: backend.directory,
-    census: backend.census, idempotency: backend.idempotency, manager, counters, logger, observer: metrics,
+    census: backend.census, idempotency: backend.idempotency, revocations, manager, counters, logger, observer: metrics,
   });
   await hub.start();
 

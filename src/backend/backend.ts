@@ -1,6 +1,6 @@
 import type { Store } from 'express-rate-limit';
 import type {
-  Broker, Directory, FeedLease, HubCensus, IdempotencyStore, Memberships, Presence,
+  Broker, Directory, FeedLease, HubCensus, IdempotencyStore, Memberships, Presence, Revocations,
 } from '../core/ports.js';
 
 /** The state-keeping parts of the hub, one implementation of every port: memory for one process, Redis for many. */
@@ -11,6 +11,8 @@ export interface Backend {
   directory: Directory;
   census: HubCensus;
   idempotency: IdempotencyStore;
+  /** Token revocations, kept for every process (each reads its own copy from here). */
+  revocations: Revocations;
   lease: FeedLease;
   /** Rate-limit stores shared by every process (Redis); absent: each limiter keeps its own memory. */
   rateLimitStore?: (name: string) => Store;

@@ -11,6 +11,7 @@ import { authenticate } from './auth.js';
 import { errorHandler, notFound } from './errors.js';
 import { loginByAddress, loginByUsername, perUser } from './rate-limits.js';
 import { jsonBody } from './json-body.js';
+import { adminRouter } from './routes/admin.js';
 import { authRouter } from './routes/auth.js';
 import { broadcastRouter } from './routes/broadcast.js';
 import { eventsRouter } from './routes/events.js';
@@ -82,6 +83,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(eventsRouter(hub, auth));
   app.use(roomsRouter(hub, auth, json, userLimiter));
   app.use(broadcastRouter(hub, auth, json, batchJson));
+  app.use(adminRouter(hub, auth, json));
   app.use(express.static(PUBLIC_DIR, { index: 'index.html', maxAge: 0 }));
   app.use(notFound);
   app.use(errorHandler);

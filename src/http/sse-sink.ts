@@ -62,13 +62,14 @@ export class SocketSink implements SseSink {
   }
 
   write(chunk: Buffer): boolean {
-    if (this.socket.destroyed) return false;
+    // Ended by the hub (disconnect, revoke, shutdown) while the stream was still being opened: drop.
+    if (this.socket.destroyed || this.socket.writableEnded) return false;
     this.begin();
     return this.socket.write(chunk);
   }
 
   writev(chunks: readonly Buffer[]): void {
-    if (this.socket.destroyed) return;
+    if (this.socket.destroyed || this.socket.writableEnded) return;
     this.begin();
     this.socket.cork();
     for (const c of chunks) this.socket.write(c);

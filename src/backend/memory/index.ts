@@ -7,6 +7,7 @@ import { MemoryBroker } from './broker.js';
 import { MemoryIdempotency } from './idempotency.js';
 import { MemoryMemberships } from './memberships.js';
 import { MemoryPresence } from './presence.js';
+import { MemoryRevocations } from './revocations.js';
 
 /** One process is always the only holder of the feeds lease. */
 class LocalLease implements FeedLease {
@@ -24,7 +25,7 @@ export function memoryBackend(config: Config, manager: ConnectionManager, counte
   const idempotency = new MemoryIdempotency();
   return {
     broker, presence, directory: presence, census: presence, memberships,
-    idempotency, lease: new LocalLease(),
+    idempotency, lease: new LocalLease(), revocations: new MemoryRevocations(config.tokenMaxTtlSec),
     async close() {
       memberships.close();
       await Promise.all([broker.close(), idempotency.close()]);

@@ -13,6 +13,7 @@ import { RedisLease } from './lease.js';
 import { RedisMemberships } from './memberships.js';
 import { RedisPresence } from './presence.js';
 import { RedisRateLimitStore } from './rate-limit.js';
+import { RedisRevocations } from './revocations.js';
 
 /** How long start-up waits for Redis before giving up (the process then exits and is restarted). */
 export const REDIS_STARTUP_TIMEOUT_MS = 10_000;
@@ -75,6 +76,7 @@ export async function redisBackend(
   return {
     broker, presence, directory: presence, census: presence, memberships: new RedisMemberships(cmd, presence, prefix, config.userRoomsTtlSec * 1000, errors),
     idempotency, lease, redisErrors: errors,
+    revocations: new RedisRevocations(cmd, prefix, config.tokenMaxTtlSec, errors),
     rateLimitStore: (name) => new RedisRateLimitStore(sendCommand, `${prefix}rl:${name}:`),
     close: () => (closing ??= (async () => {
       await lease.stop();
