@@ -382,7 +382,8 @@ function sessionExpired(message) {
 function updateClock(data) {
   const iso = data && typeof data === 'object' ? data.iso : null;
   const clock = $('clock');
-  clock.textContent = clockText(iso);
+  // The feed sends the hub's wall clock as "HH:MM:SS"; shown as sent.
+  clock.textContent = data && typeof data.time === 'string' ? data.time : clockText(iso);
   if (typeof iso === 'string') clock.dateTime = iso;
 }
 
