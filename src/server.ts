@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { Express } from 'express';
 import type { Logger } from 'pino';
 import type { Backend } from './backend/backend.js';
 import { memoryBackend } from './backend/memory/index.js';
@@ -20,6 +21,8 @@ import { startSimulators } from './simulators/index.js';
 /** A hub serving HTTP. */
 export interface RunningHub {
   server: Server;
+  /** The Express app (every route but `GET /events`, which is served beside it). */
+  app: Express;
   hub: Hub;
   backend: Backend;
   tokens: TokenService;
@@ -150,5 +153,5 @@ export async function startHub(config: Config, opts: { logger?: Logger } = {}): 
     logger.warn('JWT_SECRET is not set: demo mode generated one for this run; tokens die with the process');
   }
   logger.info({ port, nodeId: config.nodeId, redis: config.redisUrl !== undefined, demo: config.demo }, 'roomcast listening');
-  return { server, hub, backend, tokens, port, url: `http://127.0.0.1:${port}`, logger, shutdown };
+  return { server, app, hub, backend, tokens, port, url: `http://127.0.0.1:${port}`, logger, shutdown };
 }

@@ -9,6 +9,7 @@ import type { Config } from '../config.js';
 import type { Hub } from '../core/hub.js';
 import { authenticate } from './auth.js';
 import { errorHandler, notFound } from './errors.js';
+import { openApiRouter } from './openapi.js';
 import { loginByAddress, loginByUsername, perUser } from './rate-limits.js';
 import { jsonBody } from './json-body.js';
 import { adminRouter } from './routes/admin.js';
@@ -84,6 +85,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(roomsRouter(hub, auth, json, userLimiter));
   app.use(broadcastRouter(hub, auth, json, batchJson));
   app.use(adminRouter(hub, auth, json));
+  app.use(openApiRouter());
   app.use(express.static(PUBLIC_DIR, { index: 'index.html', maxAge: 0 }));
   app.use(notFound);
   app.use(errorHandler);
