@@ -37,8 +37,15 @@ export class RevocationList {
     if (before + this.keepSec < Date.now() / 1000) return false;
     const current = this.byUser.get(userId);
     if (current !== undefined && current >= before) return false;
+    if (current === undefined) this.sweep();
     this.byUser.set(userId, before);
     return true;
+  }
+
+  /** Drops the entries no token can need any more (revocations are rare: a walk over them is cheap). */
+  private sweep(): void {
+    const oldest = Date.now() / 1000 - this.keepSec;
+    for (const [userId, before] of this.byUser) if (before < oldest) this.byUser.delete(userId);
   }
 
   /** Records a revocation in the store (durable, hub-wide) and applies it here; the bus takes it to the other processes. */
