@@ -2,6 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import jwt from 'jsonwebtoken';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, TOKEN_MAX_TTL_SEC } from '../src/config.js';
 import { mint, startTestHub, TEST_SECRET, type TestHub } from './support/hub.js';
 import { openStream, RawStream } from './support/sse-client.js';
 
@@ -205,6 +206,14 @@ describe('token lifetime (TOKEN_MAX_TTL bounds every token, so revocations can e
     await expectError(await hub.call('/rooms', { token: mint('lu', 'user', {}, 86_401) }), 401, 'unauthenticated');
     await expectError(await hub.call('/rooms', { token: noIat('lu', 2 * 86_400) }), 401, 'unauthenticated');
     expect((await hub.call('/rooms', { token: noIat('lu', 3600) })).status).toBe(200);
+  });
+
+  it('is configured by TOKEN_MAX_TTL (default 90 days), which JWT_TTL may not exceed', () => {
+    expect(TOKEN_MAX_TTL_SEC).toBe(90 * 86_400);
+    expect(loadConfig({ JWT_SECRET: TEST_SECRET }).tokenMaxTtlSec).toBe(TOKEN_MAX_TTL_SEC);
+    expect(loadConfig({ JWT_SECRET: TEST_SECRET, TOKEN_MAX_TTL: '12h' }).tokenMaxTtlSec).toBe(43_200);
+    expect(() => loadConfig({ JWT_SECRET: TEST_SECRET, TOKEN_MAX_TTL: '1h', JWT_TTL: '2h' })).toThrow(ConfigError);
+    expect(() => loadConfig({ JWT_SECRET: TEST_SECRET, TOKEN_MAX_TTL: 'forever' })).toThrow(/TOKEN_MAX_TTL/);
   });
 
   it('`npm run token` will not sign a token longer than TOKEN_MAX_TTL', () => {
