@@ -22,6 +22,12 @@ export const MAX_CONNECTIONS_PER_USER = 20;
 export const SHUTDOWN_TIMEOUT_MS = 10_000;
 /** Default token lifetime, in seconds (1 hour). */
 export const JWT_TTL_SEC = 3_600;
+/**
+ * Default longest lifetime (exp - iat) of a token the hub accepts, in seconds (90 days): the hub's
+ * own (JWT_TTL), service tokens (`npm run token`) and tokens issued elsewhere alike. A revocation
+ * is kept this long after its `before`, since no token it refuses can outlive that.
+ */
+export const TOKEN_MAX_TTL_SEC = 90 * 86_400;
 /** Default Redis key prefix. */
 export const DEFAULT_REDIS_PREFIX = 'roomcast:';
 /** Default most rooms one user belongs to (user-level and connection-level together, `user:<id>` not counted). */
@@ -74,6 +80,8 @@ export interface Config {
   readonly jwtSecretGenerated: boolean;
   readonly jwtPublicKey: string | undefined;
   readonly jwtTtlSec: number;
+  /** Longest token lifetime accepted, and how long revocations are kept (TOKEN_MAX_TTL). */
+  readonly tokenMaxTtlSec: number;
   readonly redisUrl: string | undefined;
   readonly redisPrefix: string;
   readonly historySize: number;
@@ -111,7 +119,7 @@ export class ConfigError extends Error {
 
 /** Every environment variable the hub reads, for documentation and for checks of `.env.example`. */
 export const CONFIG_VARIABLES = [
-  'PORT', 'HOST', 'NODE_ID', 'JWT_SECRET', 'JWT_PUBLIC_KEY', 'JWT_TTL', 'REDIS_URL', 'REDIS_PREFIX',
+  'PORT', 'HOST', 'NODE_ID', 'JWT_SECRET', 'JWT_PUBLIC_KEY', 'JWT_TTL', 'TOKEN_MAX_TTL', 'REDIS_URL', 'REDIS_PREFIX',
   'HISTORY_SIZE', 'HEARTBEAT_MS', 'RETRY_MS', 'MAX_EVENT_BYTES', 'MAX_BUFFERED_BYTES',
   'MAX_CONNECTIONS_PER_USER', 'CORS_ORIGINS', 'DEMO', 'USERS_FILE', 'SIMULATORS', 'LOG_LEVEL',
   'TRUST_PROXY', 'SHUTDOWN_TIMEOUT_MS', 'WORKERS', 'LOGIN_RATE_LIMIT', 'MAX_ROOMS_PER_USER', 'USER_ROOMS_TTL',
@@ -224,6 +232,8 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   const jwtTtlSec = durationVar(env, 'JWT_TTL', JWT_TTL_SEC);
+  const tokenMaxTtlSec = durationVar(env, 'TOKEN_MAX_TTL', TOKEN_MAX_TTL_SEC);
+  if (jwtTtlSec > tokenMaxTtlSec) throw new ConfigError('JWT_TTL', `must not exceed TOKEN_MAX_TTL (${tokenMaxTtlSec} s)`);
 
   const redisUrl = env.REDIS_URL?.trim() || undefined;
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
@@ -292,6 +302,7 @@ export function loadConfig(env: Env = process.env): Config {
     jwtSecretGenerated,
     jwtPublicKey,
     jwtTtlSec,
+    tokenMaxTtlSec,
     redisUrl,
     redisPrefix,
     historySize: intVar(env, 'HISTORY_SIZE', DEFAULT_HISTORY_SIZE, 1, 1_000_000),

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { Express } from 'express';
 import type { Logger } from 'pino';
 import type { Backend } from './backend/backend.js';
 import { memoryBackend } from './backend/memory/index.js';
@@ -8,6 +9,7 @@ import type { Config } from './config.js';
 import { ConnectionManager } from './core/connection-manager.js';
 import { Counters } from './core/counters.js';
 import { Hub } from './core/hub.js';
+import { RevocationList } from './core/revocations.js';
 import { createApp } from './http/app.js';
 import { createStreamHandler, isStreamRequest } from './http/stream-handler.js';
 import { TokenService } from './http/tokens.js';
@@ -29,6 +31,8 @@ export const LISTEN_BACKLOG = 65_535;
 /** A hub serving HTTP. */
 export interface RunningHub {
   server: Server;
+  /** The Express app (every route but `GET /events`, which is served beside it). */
+  app: Express;
   hub: Hub;
   backend: Backend;
   tokens: TokenService;
@@ -72,11 +76,14 @@ export async function startHub(config: Config, opts: { logger?: Logger } = {}): 
   const startedAt = Date.now();
   const logger = opts.logger ?? createLogger(config.logLevel, config.nodeId);
   const users = UserDirectory.load({ usersFile: config.usersFile, demo: config.demo });
-  const tokens = new TokenService({ secret: config.jwtSecret, publicKey: config.jwtPublicKey }, config.jwtTtlSec);
   const counters = new Counters();
   const manager = new ConnectionManager(counters);
   const metrics = new Metrics(manager, counters, config.nodeId);
   const backend = await createBackend(config, manager, counters, startedAt, logger);
+  const revocations = new RevocationList(backend.revocations, config.tokenMaxTtlSec);
+  const tokens = new TokenService({ secret: config.jwtSecret, publicKey: config.jwtPublicKey }, config.jwtTtlSec, {
+    maxTtlSec: config.tokenMaxTtlSec, revocations,
+  });
   if (backend.redisErrors !== undefined) metrics.countRedisErrors(backend.redisErrors);
   const hub = new Hub({
     nodeId: config.nodeId, retryMs: config.retryMs, heartbeatMs: config.heartbeatMs,
@@ -85,7 +92,7 @@ export async function startHub(config: Config, opts: { logger?: Logger } = {}): 
     maxStreams: config.maxStreams, redisConfigured: config.redisUrl !== undefined, startedAt,
   }, {
     broker: backend.broker, presence: backend.presence, memberships: backend.memberships, directory: backend.directory,
-    census: backend.census, idempotency: backend.idempotency, manager, counters, logger, observer: metrics,
+    census: backend.census, idempotency: backend.idempotency, revocations, manager, counters, logger, observer: metrics,
   });
   await hub.start();
 
@@ -170,5 +177,5 @@ export async function startHub(config: Config, opts: { logger?: Logger } = {}): 
     logger.warn('JWT_SECRET is not set: demo mode generated one for this run; tokens die with the process');
   }
   logger.info({ port, nodeId: config.nodeId, redis: config.redisUrl !== undefined, demo: config.demo }, 'roomcast listening');
-  return { server, hub, backend, tokens, port, url: `http://127.0.0.1:${port}`, logger, shutdown };
+  return { server, app, hub, backend, tokens, port, url: `http://127.0.0.1:${port}`, logger, shutdown };
 }

@@ -46,9 +46,14 @@ describe('health, readiness, stats, metrics', () => {
     expect(r.headers.get('content-encoding')).toBe('gzip');
     const text = await r.text();
     for (const name of ['roomcast_connections', 'roomcast_events_published_total', 'roomcast_events_delivered_total',
-      'roomcast_evictions_total', 'roomcast_delivery_latency_seconds_bucket', 'roomcast_process_resident_memory_bytes']) {
+      'roomcast_evictions_total', 'roomcast_delivery_latency_seconds_bucket']) {
       expect(text).toContain(name);
     }
+    // process and runtime metrics keep the ecosystem's names, unprefixed, for standard dashboards
+    for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_p99_seconds']) {
+      expect(text).toMatch(new RegExp(`^${name}\\{`, 'm'));
+    }
+    expect(text).not.toMatch(/^roomcast_(process|nodejs)_/m);
     expect(text).toMatch(/roomcast_events_published_total\{node="ops-node"\} 1/);
   });
 

@@ -1,6 +1,6 @@
 import type { Store } from 'express-rate-limit';
 import type {
-  Broker, Directory, FeedLease, HubCensus, IdempotencyStore, Memberships, Presence,
+  Broker, Directory, FeedLease, HubCensus, IdempotencyStore, Memberships, Presence, Revocations,
 } from '../core/ports.js';
 import type { WebhookQueue } from '../core/webhooks.js';
 
@@ -18,6 +18,8 @@ export interface Backend {
   directory: Directory;
   census: HubCensus;
   idempotency: IdempotencyStore;
+  /** Token revocations, kept for every process (each reads its own copy from here). */
+  revocations: Revocations;
   lease: FeedLease;
   /** Present with WEBHOOK_URL: presence then records webhook events as it decides the transitions. */
   webhooks?: WebhookParts;

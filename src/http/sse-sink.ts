@@ -51,24 +51,23 @@ export class SocketSink implements SseSink {
     const socket = res.socket as Socket;
     socket.setNoDelay(true);
     socket.setTimeout(0);
-    const sink = new SocketSink(socket, res);
-    // The response object is done with (its head is in the sink): unhooked from the socket, it
-    // and its buffers are not kept alive for the stream's whole life.
-    res.detachSocket(socket);
-    return sink;
+    return new SocketSink(socket, res);
   }
 
   write(chunk: Buffer): boolean {
-    if (this.socket.destroyed) return false;
+    // Ended by the hub (disconnect, revoke, shutdown) while the stream was still being opened: drop.
+    if (this.socket.destroyed || this.socket.writableEnded) return false;
     const head = this.head;
     if (head === null) return this.socket.write(chunk);
-    // The head goes out with the first frame, in one write. From then on nothing calls the ServerResponse.
+    // The head goes out with the first frame, in one write. From then on nothing calls the
+    // ServerResponse; it stays attached (unfinished), which is what keeps server.close() from
+    // treating the stream's socket as an idle keep-alive connection and cutting it.
     this.head = null;
     return this.socket.write(Buffer.concat([Buffer.from(head, 'latin1'), chunk]));
   }
 
   writev(chunks: readonly Buffer[]): void {
-    if (this.socket.destroyed) return;
+    if (this.socket.destroyed || this.socket.writableEnded) return;
     if (this.head !== null) {
       this.write(chunks[0] ?? Buffer.alloc(0));
       chunks = chunks.slice(1);

@@ -15,6 +15,7 @@ const claimsSchema = z.object({
   sub: z.string().regex(USER_ID_RE),
   role: z.enum(ROLES),
   exp: z.number().int().positive(),
+  iat: z.number().int().nonnegative().optional(),
   rooms: z.array(roomPattern).max(256).optional(),
 });
 
@@ -40,6 +41,14 @@ function headerAlg(token: string): unknown {
   }
 }
 
+/** What a TokenService checks beyond the signature and claims. */
+export interface TokenChecks {
+  /** Longest lifetime (exp - iat) accepted, in seconds (TOKEN_MAX_TTL); unbounded when absent. */
+  maxTtlSec?: number;
+  /** The revocations this process knows of. */
+  revocations?: { refuses(userId: string, iat: number | undefined): boolean };
+}
+
 /** Issues and verifies roomcast tokens. */
 export class TokenService {
   /** The signing key, built once (given a string, jsonwebtoken would rebuild it on every call). */
@@ -48,7 +57,7 @@ export class TokenService {
   private readonly verifyHs256: (token: string) => unknown;
   private readonly verifyRs256: ((token: string) => unknown) | undefined;
 
-  constructor(keys: TokenKeys, readonly ttlSec: number) {
+  constructor(keys: TokenKeys, readonly ttlSec: number, private readonly checks: TokenChecks = {}) {
     this.secret = createSecretKey(Buffer.from(keys.secret, 'utf8'));
     this.verifyHs256 = createVerifier({ key: keys.secret, algorithms: ['HS256'], cache: VERIFIED_TOKEN_CACHE });
     this.verifyRs256 = keys.publicKey === undefined
@@ -78,7 +87,23 @@ export class TokenService {
     }
     const parsed = claimsSchema.safeParse(decoded);
     if (!parsed.success) return null;
-    const { sub, role, exp, rooms } = parsed.data;
-    return { userId: sub, role, exp, rooms };
+    const { sub, role, exp, iat, rooms } = parsed.data;
+    if (!this.withinMaxTtl(exp, iat)) return null;
+    return { userId: sub, role, exp, iat, rooms };
+  }
+
+  /**
+   * True when the token lives no longer than TOKEN_MAX_TTL, which bounds how long a revocation
+   * must be kept. Without `iat` its lifetime is unknown; it is at least what is left of it.
+   */
+  private withinMaxTtl(exp: number, iat: number | undefined): boolean {
+    const max = this.checks.maxTtlSec;
+    if (max === undefined) return true;
+    return exp - (iat ?? Math.floor(Date.now() / 1000)) <= max;
+  }
+
+  /** True when the token was revoked (`POST /admin/revoke`): issued at or before its user's revocation, or without `iat`. */
+  revoked(principal: Principal): boolean {
+    return this.checks.revocations?.refuses(principal.userId, principal.iat) ?? false;
   }
 }

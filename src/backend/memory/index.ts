@@ -8,6 +8,7 @@ import { MemoryIdempotency } from './idempotency.js';
 import { MemoryMemberships } from './memberships.js';
 import { MemoryPresence } from './presence.js';
 import { MemoryWebhookQueue } from './webhook-queue.js';
+import { MemoryRevocations } from './revocations.js';
 
 /** One process is always the only holder of a lease (the feeds', the webhook delivery's). */
 class LocalLease implements FeedLease {
@@ -26,7 +27,7 @@ export function memoryBackend(config: Config, manager: ConnectionManager, counte
   const idempotency = new MemoryIdempotency();
   return {
     broker, presence, directory: presence, census: presence, memberships,
-    idempotency, lease: new LocalLease(),
+    idempotency, lease: new LocalLease(), revocations: new MemoryRevocations(config.tokenMaxTtlSec),
     ...(webhookQueue ? { webhooks: { queue: webhookQueue, lease: new LocalLease() } } : {}),
     async close() {
       memberships.close();

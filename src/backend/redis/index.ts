@@ -14,6 +14,7 @@ import { RedisMemberships } from './memberships.js';
 import { RedisPresence } from './presence.js';
 import { RedisRateLimitStore } from './rate-limit.js';
 import { RedisWebhookQueue, webhookSpec } from './webhook-queue.js';
+import { RedisRevocations } from './revocations.js';
 
 /** How long start-up waits for Redis before giving up (the process then exits and is restarted). */
 export const REDIS_STARTUP_TIMEOUT_MS = 10_000;
@@ -85,6 +86,7 @@ export async function redisBackend(
   return {
     broker, presence, directory: presence, census: presence, memberships: new RedisMemberships(cmd, presence, prefix, config.userRoomsTtlSec * 1000, errors),
     idempotency, lease, redisErrors: errors, ...(webhooks ? { webhooks } : {}),
+    revocations: new RedisRevocations(cmd, prefix, config.tokenMaxTtlSec, errors),
     rateLimitStore: (name) => new RedisRateLimitStore(sendCommand, `${prefix}rl:${name}:`),
     close: () => (closing ??= (async () => {
       await lease.stop();
