@@ -98,7 +98,7 @@ export function createStreamHandler(deps: { hub: Hub; tokens: TokenService; conf
 
     const state = watchClose(req.socket, hub, logger);
     state.conn = await hub.openStream(principal, { rooms, metadata, lastEventId }, () => SocketSink.open(res));
-    logger.info({ connectionId: state.conn.id, userId: principal.userId, url: redactUrl(url) }, 'stream opened');
+    if (logger.isLevelEnabled('info')) logger.info({ connectionId: state.conn.id, userId: principal.userId, url: redactUrl(url) }, 'stream opened');
     if (state.gone) hub.closeStream(state.conn);
   };
 

@@ -27,7 +27,7 @@ export interface TokenKeys {
   publicKey?: string | undefined;
 }
 
-/** Verified tokens remembered (fast-jwt's cache, keyed by the whole token): reconnects verify again for free. */
+/** Verified tokens remembered, keyed by the whole token: a reconnect costs no signature check. */
 export const VERIFIED_TOKEN_CACHE = 10_000;
 
 /** The `alg` of a token's header, without verifying anything; undefined when unreadable. */
@@ -56,13 +56,13 @@ export class TokenService {
   /** Each verifier is pinned to one algorithm and one key. */
   private readonly verifyHs256: (token: string) => unknown;
   private readonly verifyRs256: ((token: string) => unknown) | undefined;
+  /** Principals of tokens verified lately, oldest first (a reconnect verifies nothing again). */
+  private readonly verified = new Map<string, Principal>();
 
   constructor(keys: TokenKeys, readonly ttlSec: number, private readonly checks: TokenChecks = {}) {
     this.secret = createSecretKey(Buffer.from(keys.secret, 'utf8'));
-    this.verifyHs256 = createVerifier({ key: keys.secret, algorithms: ['HS256'], cache: VERIFIED_TOKEN_CACHE });
-    this.verifyRs256 = keys.publicKey === undefined
-      ? undefined
-      : createVerifier({ key: keys.publicKey, algorithms: ['RS256'], cache: VERIFIED_TOKEN_CACHE });
+    this.verifyHs256 = createVerifier({ key: keys.secret, algorithms: ['HS256'] });
+    this.verifyRs256 = keys.publicKey === undefined ? undefined : createVerifier({ key: keys.publicKey, algorithms: ['RS256'] });
   }
 
   /** Signs an HS256 token for a user. */
@@ -77,6 +77,23 @@ export class TokenService {
   /** Verifies a token and its claims; null when it is forged, expired, of another algorithm or malformed. */
   verify(token: string): Principal | null {
     if (token.length > 8192) return null;
+    const known = this.verified.get(token);
+    if (known !== undefined) {
+      if (known.exp * 1000 > Date.now()) return known;
+      this.verified.delete(token);
+      return null;
+    }
+    const principal = this.check(token);
+    // Remembered only when the answer cannot change but by expiry (a token with `iat`).
+    if (principal !== null && principal.iat !== undefined) {
+      if (this.verified.size >= VERIFIED_TOKEN_CACHE) this.verified.delete(this.verified.keys().next().value as string);
+      this.verified.set(token, principal);
+    }
+    return principal;
+  }
+
+  /** Signature, algorithm, claims and lifetime of a token not seen before. */
+  private check(token: string): Principal | null {
     let decoded: unknown;
     try {
       // Each key verifies only its own algorithm: RS256 with the public key (tokens issued
