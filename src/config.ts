@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 import { ConfigError } from './config-error.js';
 import { REDIS_DEPLOYMENT_VARIABLES, effectivePrefix, parseRedisDeployment, type RedisDeployment } from './config-redis.js';
+import { WEBHOOK_TYPES, type WebhookType } from './core/webhooks.js';
 
 export { ConfigError } from './config-error.js';
 
@@ -25,6 +26,12 @@ export const MAX_CONNECTIONS_PER_USER = 20;
 export const SHUTDOWN_TIMEOUT_MS = 10_000;
 /** Default token lifetime, in seconds (1 hour). */
 export const JWT_TTL_SEC = 3_600;
+/**
+ * Default longest lifetime (exp - iat) of a token the hub accepts, in seconds (90 days): the hub's
+ * own (JWT_TTL), service tokens (`npm run token`) and tokens issued elsewhere alike. A revocation
+ * is kept this long after its `before`, since no token it refuses can outlive that.
+ */
+export const TOKEN_MAX_TTL_SEC = 90 * 86_400;
 /** Default Redis key prefix. */
 export const DEFAULT_REDIS_PREFIX = 'roomcast:';
 /** Default most rooms one user belongs to (user-level and connection-level together, `user:<id>` not counted). */
@@ -33,6 +40,8 @@ export const MAX_ROOMS_PER_USER = 100;
 export const USER_ROOMS_TTL_SEC = 30 * 86_400;
 /** Default join, leave and chat requests per user per minute. */
 export const USER_RATE_LIMIT = 120;
+/** Default largest room (in users) whose members receive presence-join and presence-leave. */
+export const PRESENCE_EVENTS_MAX_USERS = 100;
 /** Default time allowed for a request's headers and body to arrive (streams excepted), in milliseconds. */
 export const REQUEST_TIMEOUT_MS = 30_000;
 /**
@@ -47,9 +56,23 @@ const FALLBACK_OPEN_FILES = 1024;
 export const SIMULATOR_NAMES = ['time', 'stock', 'chat'] as const;
 /** Minimum HS256 secret length outside demo mode, in bytes. */
 export const MIN_SECRET_BYTES = 32;
+/** Minimum WEBHOOK_SECRET length, in bytes. */
+export const MIN_WEBHOOK_SECRET_BYTES = 32;
+/** Default time a webhook batch is retried before it is given up, in seconds (5 minutes). */
+export const WEBHOOK_RETRY_FOR_SEC = 300;
 
 /** One built-in feed's name. */
 export type SimulatorName = (typeof SIMULATOR_NAMES)[number];
+
+/** Where and what the hub reports by webhook (WEBHOOK_*). */
+export interface WebhookConfig {
+  readonly url: string;
+  readonly secret: string;
+  /** The event types reported (WEBHOOK_EVENTS), in WEBHOOK_TYPES order. */
+  readonly events: readonly WebhookType[];
+  /** How long one batch is retried before it is given up, ms. */
+  readonly retryForMs: number;
+}
 
 /** The validated, frozen configuration of one process. */
 export interface Config {
@@ -61,6 +84,8 @@ export interface Config {
   readonly jwtSecretGenerated: boolean;
   readonly jwtPublicKey: string | undefined;
   readonly jwtTtlSec: number;
+  /** Longest token lifetime accepted, and how long revocations are kept (TOKEN_MAX_TTL). */
+  readonly tokenMaxTtlSec: number;
   /** REDIS_URL when Redis is one server (see `redis` for every form). */
   readonly redisUrl: string | undefined;
   /** The Redis deployment (REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES); undefined: all in memory. */
@@ -87,15 +112,19 @@ export interface Config {
   readonly userRateLimit: number;
   readonly maxStreams: number;
   readonly requestTimeoutMs: number;
+  readonly presenceEventsMaxUsers: number;
+  /** Unset: no webhooks. */
+  readonly webhook: WebhookConfig | undefined;
 }
 
 /** Every environment variable the hub reads, for documentation and for checks of `.env.example`. */
 export const CONFIG_VARIABLES = [
-  'PORT', 'HOST', 'NODE_ID', 'JWT_SECRET', 'JWT_PUBLIC_KEY', 'JWT_TTL', 'REDIS_URL', 'REDIS_PREFIX',
+  'PORT', 'HOST', 'NODE_ID', 'JWT_SECRET', 'JWT_PUBLIC_KEY', 'JWT_TTL', 'TOKEN_MAX_TTL', 'REDIS_URL', 'REDIS_PREFIX',
   'HISTORY_SIZE', 'HEARTBEAT_MS', 'RETRY_MS', 'MAX_EVENT_BYTES', 'MAX_BUFFERED_BYTES',
   'MAX_CONNECTIONS_PER_USER', 'CORS_ORIGINS', 'DEMO', 'USERS_FILE', 'SIMULATORS', 'LOG_LEVEL',
   'TRUST_PROXY', 'SHUTDOWN_TIMEOUT_MS', 'WORKERS', 'LOGIN_RATE_LIMIT', 'MAX_ROOMS_PER_USER', 'USER_ROOMS_TTL',
-  'USER_RATE_LIMIT', 'MAX_STREAMS', 'REQUEST_TIMEOUT_MS', ...REDIS_DEPLOYMENT_VARIABLES,
+  'USER_RATE_LIMIT', 'MAX_STREAMS', 'REQUEST_TIMEOUT_MS', 'PRESENCE_EVENTS_MAX_USERS',
+  'WEBHOOK_URL', 'WEBHOOK_SECRET', 'WEBHOOK_EVENTS', 'WEBHOOK_RETRY_FOR', ...REDIS_DEPLOYMENT_VARIABLES,
 ] as const;
 
 type Env = Record<string, string | undefined>;
@@ -147,6 +176,40 @@ export function openFileLimit(): number {
   }
 }
 
+/**
+ * WEBHOOK_URL with its secret, events and retry window; undefined without a URL (the other three
+ * are still checked, so a typo never passes silently).
+ */
+function webhookVars(env: Env): WebhookConfig | undefined {
+  const eventsRaw = env.WEBHOOK_EVENTS?.trim();
+  const named = eventsRaw ? eventsRaw.split(',').map((s) => s.trim()).filter(Boolean) : [...WEBHOOK_TYPES];
+  for (const name of named) {
+    if (!(WEBHOOK_TYPES as readonly string[]).includes(name)) {
+      throw new ConfigError('WEBHOOK_EVENTS', `unknown event "${name}" (known: ${WEBHOOK_TYPES.join(', ')})`);
+    }
+  }
+  if (named.length === 0) throw new ConfigError('WEBHOOK_EVENTS', `must name at least one of ${WEBHOOK_TYPES.join(', ')}`);
+  const events: WebhookType[] = WEBHOOK_TYPES.filter((t) => named.includes(t));
+  const retryForMs = durationVar(env, 'WEBHOOK_RETRY_FOR', WEBHOOK_RETRY_FOR_SEC) * 1000;
+  const url = env.WEBHOOK_URL?.trim() || undefined;
+  if (url === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError('WEBHOOK_URL', 'must be an http:// or https:// URL');
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new ConfigError('WEBHOOK_URL', `must be an http:// or https:// URL, not ${parsed.protocol}`);
+  }
+  const secret = env.WEBHOOK_SECRET ?? '';
+  if (secret === '') throw new ConfigError('WEBHOOK_SECRET', `is required with WEBHOOK_URL (at least ${MIN_WEBHOOK_SECRET_BYTES} bytes)`);
+  if (Buffer.byteLength(secret) < MIN_WEBHOOK_SECRET_BYTES) {
+    throw new ConfigError('WEBHOOK_SECRET', `must be at least ${MIN_WEBHOOK_SECRET_BYTES} bytes`);
+  }
+  return Object.freeze({ url: parsed.href, secret, events: Object.freeze(events), retryForMs });
+}
+
 const nodeIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/);
 
 /** Parses and validates the environment once; throws ConfigError naming the first bad variable. */
@@ -169,6 +232,8 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   const jwtTtlSec = durationVar(env, 'JWT_TTL', JWT_TTL_SEC);
+  const tokenMaxTtlSec = durationVar(env, 'TOKEN_MAX_TTL', TOKEN_MAX_TTL_SEC);
+  if (jwtTtlSec > tokenMaxTtlSec) throw new ConfigError('JWT_TTL', `must not exceed TOKEN_MAX_TTL (${tokenMaxTtlSec} s)`);
 
   const redis = parseRedisDeployment(env);
   const redisUrl = redis?.form === 'standalone' ? redis.url : undefined;
@@ -236,6 +301,7 @@ export function loadConfig(env: Env = process.env): Config {
     jwtSecretGenerated,
     jwtPublicKey,
     jwtTtlSec,
+    tokenMaxTtlSec,
     redisUrl,
     redis,
     redisPrefix,
@@ -259,6 +325,8 @@ export function loadConfig(env: Env = process.env): Config {
     userRateLimit: intVar(env, 'USER_RATE_LIMIT', USER_RATE_LIMIT, 1, 1_000_000),
     maxStreams: intVar(env, 'MAX_STREAMS', Math.max(1, openFileLimit() - STREAM_FD_RESERVE), 1, 10_000_000),
     requestTimeoutMs: intVar(env, 'REQUEST_TIMEOUT_MS', REQUEST_TIMEOUT_MS, 100, 3_600_000),
+    presenceEventsMaxUsers: intVar(env, 'PRESENCE_EVENTS_MAX_USERS', PRESENCE_EVENTS_MAX_USERS, 0, 1_000_000),
+    webhook: webhookVars(env),
   };
   return Object.freeze(config);
 }

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { Express } from 'express';
 import type { Logger } from 'pino';
 import type { Backend } from './backend/backend.js';
 import { memoryBackend } from './backend/memory/index.js';
@@ -8,17 +9,30 @@ import type { Config } from './config.js';
 import { ConnectionManager } from './core/connection-manager.js';
 import { Counters } from './core/counters.js';
 import { Hub } from './core/hub.js';
+import { RevocationList } from './core/revocations.js';
 import { createApp } from './http/app.js';
 import { createStreamHandler, isStreamRequest } from './http/stream-handler.js';
 import { TokenService } from './http/tokens.js';
 import { UserDirectory } from './http/users.js';
 import { createLogger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
+import { WebhookMetrics } from './observability/webhook-metrics.js';
 import { startSimulators } from './simulators/index.js';
+import { WebhookDispatcher } from './webhooks/dispatcher.js';
+import { WebhookSender } from './webhooks/sender.js';
+
+/**
+ * Connections the kernel may queue for accept: a storm of reconnects after a deploy arrives in
+ * one burst, and Node's default (511) drops the rest. The kernel caps it at net.core.somaxconn
+ * (4096 on current Linux; raise it on hosts that take large storms).
+ */
+export const LISTEN_BACKLOG = 65_535;
 
 /** A hub serving HTTP. */
 export interface RunningHub {
   server: Server;
+  /** The Express app (every route but `GET /events`, which is served beside it). */
+  app: Express;
   hub: Hub;
   backend: Backend;
   tokens: TokenService;
@@ -62,11 +76,14 @@ export async function startHub(config: Config, opts: { logger?: Logger } = {}): 
   const startedAt = Date.now();
   const logger = opts.logger ?? createLogger(config.logLevel, config.nodeId);
   const users = UserDirectory.load({ usersFile: config.usersFile, demo: config.demo });
-  const tokens = new TokenService({ secret: config.jwtSecret, publicKey: config.jwtPublicKey }, config.jwtTtlSec);
   const counters = new Counters();
   const manager = new ConnectionManager(counters);
   const metrics = new Metrics(manager, counters, config.nodeId);
   const backend = await createBackend(config, manager, counters, startedAt, logger);
+  const revocations = new RevocationList(backend.revocations, config.tokenMaxTtlSec);
+  const tokens = new TokenService({ secret: config.jwtSecret, publicKey: config.jwtPublicKey }, config.jwtTtlSec, {
+    maxTtlSec: config.tokenMaxTtlSec, revocations,
+  });
   if (backend.redisErrors !== undefined) metrics.countRedisErrors(backend.redisErrors);
   const hub = new Hub({
     nodeId: config.nodeId, retryMs: config.retryMs, heartbeatMs: config.heartbeatMs,
@@ -75,7 +92,7 @@ export async function startHub(config: Config, opts: { logger?: Logger } = {}): 
     maxStreams: config.maxStreams, redisConfigured: config.redis !== undefined, startedAt,
   }, {
     broker: backend.broker, presence: backend.presence, memberships: backend.memberships, directory: backend.directory,
-    census: backend.census, idempotency: backend.idempotency, manager, counters, logger, observer: metrics,
+    census: backend.census, idempotency: backend.idempotency, revocations, manager, counters, logger, observer: metrics,
   });
   await hub.start();
 
@@ -97,12 +114,22 @@ export async function startHub(config: Config, opts: { logger?: Logger } = {}): 
   server.on('clientError', answerClientError);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(config.port, config.host, () => {
+    server.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', reject);
       resolve();
     });
   });
   const port = (server.address() as AddressInfo).port;
+
+  // Webhooks: delivered by whichever one process holds the delivery lease (always this one in memory mode).
+  let webhooks: WebhookDispatcher | undefined;
+  if (config.webhook !== undefined && backend.webhooks !== undefined) {
+    const dispatcher = new WebhookDispatcher(backend.webhooks.queue, new WebhookSender(config.webhook.url, config.webhook.secret), {
+      retryForMs: config.webhook.retryForMs, observer: new WebhookMetrics(metrics.registry), logger,
+    });
+    backend.webhooks.lease.start(() => dispatcher.start(), () => void dispatcher.pause());
+    webhooks = dispatcher;
+  }
 
   let feeds: { stop(): void } | undefined;
   if (config.simulators.length > 0) {
@@ -134,10 +161,14 @@ export async function startHub(config: Config, opts: { logger?: Logger } = {}): 
     await backend.lease.stop();
     await hubDone;
     server.closeIdleConnections();
+    // The streams' ends are recorded by now: their webhooks get one attempt before the deadline.
+    const webhooksDone = webhooks?.stop(Math.max(0, config.shutdownTimeoutMs - 500));
     // Requests in flight finish; whatever is still open at the deadline is cut.
     const deadline = new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, config.shutdownTimeoutMs - 500)).unref());
     await Promise.race([closed, deadline]);
     server.closeAllConnections();
+    await webhooksDone;
+    await backend.webhooks?.lease.stop();
     await backend.close();
     logger.info('shutdown complete');
   })());
@@ -146,5 +177,5 @@ export async function startHub(config: Config, opts: { logger?: Logger } = {}): 
     logger.warn('JWT_SECRET is not set: demo mode generated one for this run; tokens die with the process');
   }
   logger.info({ port, nodeId: config.nodeId, redis: config.redis?.form ?? false, demo: config.demo }, 'roomcast listening');
-  return { server, hub, backend, tokens, port, url: `http://127.0.0.1:${port}`, logger, shutdown };
+  return { server, app, hub, backend, tokens, port, url: `http://127.0.0.1:${port}`, logger, shutdown };
 }

@@ -57,13 +57,29 @@ describe('stepPrice (random walk)', () => {
   });
 });
 
+/** Runs with the process's local time zone set to `tz` (Node reads TZ again when it changes). */
+function inZone<T>(tz: string, fn: () => T): T {
+  const before = process.env.TZ;
+  process.env.TZ = tz;
+  try {
+    return fn();
+  } finally {
+    if (before === undefined) delete process.env.TZ;
+    else process.env.TZ = before;
+  }
+}
+
 describe('startSimulators', () => {
+  const zone = process.env.TZ;
   beforeEach(() => {
+    process.env.TZ = 'UTC';
     vi.useFakeTimers();
     vi.setSystemTime(new Date('2025-01-02T03:04:05.678Z'));
   });
   afterEach(() => {
     vi.useRealTimers();
+    if (zone === undefined) delete process.env.TZ;
+    else process.env.TZ = zone;
   });
 
   it('publishes time every second to everyone, as system', async () => {
@@ -75,7 +91,7 @@ describe('startSimulators', () => {
     expect(pub.calls).toHaveLength(1);
     const first = pub.calls[0]!;
     expect(first).toMatchObject({ type: 'time', room: null, sender: 'system' });
-    expect(first.data).toEqual({ time: Date.parse('2025-01-02T03:04:06.678Z'), date: '2025-01-02', iso: '2025-01-02T03:04:06.678Z' });
+    expect(first.data).toEqual({ time: '03:04:06', date: '2025-01-02', iso: '2025-01-02T03:04:06.678Z' });
     await vi.advanceTimersByTimeAsync(3000);
     expect(pub.calls).toHaveLength(4);
     sims.stop();
@@ -169,7 +185,12 @@ describe('startSimulators', () => {
     sims.stop();
   });
 
-  it('timeData gives epoch ms, the date and ISO time', () => {
-    expect(timeData(new Date('2024-02-29T23:59:59.000Z'))).toEqual({ time: Date.parse('2024-02-29T23:59:59.000Z'), date: '2024-02-29', iso: '2024-02-29T23:59:59.000Z' });
+  it('timeData gives the local wall clock as HH:MM:SS, the local date and the ISO-8601 instant', () => {
+    const instant = new Date('2024-02-29T23:59:59.000Z');
+    const iso = '2024-02-29T23:59:59.000Z';
+    expect(inZone('UTC', () => timeData(instant))).toEqual({ time: '23:59:59', date: '2024-02-29', iso });
+    expect(inZone('Asia/Kolkata', () => timeData(instant))).toEqual({ time: '05:29:59', date: '2024-03-01', iso });
+    expect(inZone('America/New_York', () => timeData(instant))).toEqual({ time: '18:59:59', date: '2024-02-29', iso });
+    expect(inZone('UTC', () => timeData(new Date('2025-07-04T00:00:07.000Z'))).time).toBe('00:00:07');
   });
 });

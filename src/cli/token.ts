@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, parseDurationSec } from '../config.js';
+import { ConfigError, loadConfig, parseDurationSec, type Config } from '../config.js';
 import { isRoomId, isUserId } from '../core/names.js';
 import type { Role } from '../core/principal.js';
 import { ROLES, TokenService } from '../http/tokens.js';
@@ -26,15 +26,17 @@ function main(): void {
   for (const r of rooms ?? []) if (!isRoomId(r.endsWith('*') ? r.slice(0, -1) || 'x' : r)) fail(`invalid room pattern "${r}"`);
 
   if (existsSync('.env')) process.loadEnvFile('.env');
-  let secret: string;
+  let config: Config;
   try {
     // The service token must verify on the hub, so it needs the hub's own secret.
-    secret = loadConfig({ ...process.env, DEMO: 'false' }).jwtSecret;
+    config = loadConfig({ ...process.env, DEMO: 'false' });
   } catch (err) {
     fail(err instanceof ConfigError ? err.message : String(err));
     return;
   }
-  const tokens = new TokenService({ secret }, ttlSec);
+  // The hub refuses a token that lives longer (revocations are kept only that long).
+  if (ttlSec > config.tokenMaxTtlSec) fail(`--ttl must not exceed TOKEN_MAX_TTL (${config.tokenMaxTtlSec} s); rotate the token instead`);
+  const tokens = new TokenService({ secret: config.jwtSecret }, ttlSec);
   process.stdout.write(`${tokens.issue(values.sub as string, values.role as Role, rooms ? { rooms } : {}).token}\n`);
 }
 

@@ -21,7 +21,7 @@ export interface SseSink {
 }
 
 /** Why a stream was closed by the hub. */
-export type CloseReason = 'client' | 'evicted' | 'token-expired' | 'shutdown';
+export type CloseReason = 'client' | 'evicted' | 'token-expired' | 'token-revoked' | 'disconnected' | 'shutdown';
 
 /** Up to this many queued bytes are joined into one buffer before writing. */
 const COALESCE_COPY_BYTES = 65_536;
@@ -73,6 +73,8 @@ export class Connection implements Receiver {
     readonly sink: SseSink,
     readonly connectedAt: number,
     private readonly maxBufferedBytes: number,
+    /** When the stream's token was issued (its `iat`), seconds since the epoch; undefined when it has none. */
+    readonly iat: number | undefined = undefined,
   ) {
     this.lastActivity = connectedAt;
   }

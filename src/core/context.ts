@@ -2,6 +2,7 @@ import type { ConnectionManager } from './connection-manager.js';
 import type { Counters } from './counters.js';
 import { HubError } from './errors.js';
 import type { Broker, Directory, HubCensus, IdempotencyStore, Memberships, Presence } from './ports.js';
+import type { RevocationList } from './revocations.js';
 
 /** The hub's tunables (from config). */
 export interface HubOptions {
@@ -43,6 +44,8 @@ export interface HubDeps {
   directory: Directory;
   census: HubCensus;
   idempotency: IdempotencyStore;
+  /** This process's copy of the token revocations (also read by token checks at the door). */
+  revocations: RevocationList;
   manager: ConnectionManager;
   counters: Counters;
   logger: HubLogger;

@@ -1,8 +1,9 @@
 import type { CloseReason, Connection, SseSink } from './connection.js';
 import { Lifecycle, PresenceSignals, type HubContext, type HubDeps, type HubOptions } from './context.js';
 import type { HubEvent } from './events.js';
-import { encodeControl, encodeEvent } from './frame.js';
+import { encodeControl, encodeRetry, frameOf } from './frame.js';
 import { readHistory, type HistoryAnswer, type HistoryQuery } from './history.js';
+import { Operators, type DisconnectTarget } from './operators.js';
 import type { BrokerListener, ControlMessage, RoomSummary } from './ports.js';
 import type { Principal } from './principal.js';
 import { Publishing, type PublishAnswer, type PublishInput, type PublishResult } from './publish.js';
@@ -20,6 +21,7 @@ export class Hub {
   private readonly streams: Streams;
   private readonly roomsUseCase: Rooms;
   private readonly statsUseCase: Stats;
+  private readonly operators: Operators;
 
   constructor(opts: HubOptions, deps: HubDeps) {
     this.ctx = { ...deps, opts, life: new Lifecycle(deps.logger), signals: new PresenceSignals(deps.broker) };
@@ -27,6 +29,7 @@ export class Hub {
     this.streams = new Streams(this.ctx);
     this.roomsUseCase = new Rooms(this.ctx, this.publishing);
     this.statsUseCase = new Stats(this.ctx);
+    this.operators = new Operators(this.ctx);
   }
 
   /** Subscribes to the broker and starts the sweeps. */
@@ -36,17 +39,19 @@ export class Hub {
       onControl: (msg) => this.applyControl(msg),
     };
     await this.ctx.broker.subscribe(listener);
+    await this.operators.start();
     this.ctx.manager.start(this.ctx.opts.heartbeatMs, (conn) => this.closeStream(conn));
   }
 
   /** The one entry of events into this process's sockets: the frame is encoded once per event. */
   private deliver(ev: HubEvent, frame: Buffer | undefined): void {
-    const n = this.ctx.manager.dispatch(ev, frame ?? encodeEvent(ev, ev.dataJson));
+    const n = this.ctx.manager.dispatch(ev, frameOf(ev, frame));
     if (n > 0) this.ctx.observer?.dispatched(Date.now() - Date.parse(ev.timestamp));
   }
 
   private applyControl(msg: ControlMessage): void {
     if (msg.kind === 'room-signal') this.ctx.manager.signalRoom(msg.room, encodeControl(msg.type, msg.data));
+    else if (msg.kind === 'disconnect' || msg.kind === 'revoke') this.operators.apply(msg);
     else this.roomsUseCase.apply(msg);
   }
 
@@ -66,8 +71,10 @@ export class Hub {
   }
 
   /** Admits and opens a stream (see Streams.open). */
-  openStream(principal: Principal, req: StreamRequest, open: () => SseSink): Promise<Connection> {
-    return this.streams.open(principal, req, open);
+  async openStream(principal: Principal, req: StreamRequest, open: () => SseSink): Promise<Connection> {
+    const conn = await this.streams.open(principal, req, open);
+    this.operators.recheck(conn);
+    return conn;
   }
 
   /** Forgets a closed stream. */
@@ -105,6 +112,16 @@ export class Hub {
     return readHistory(this.ctx, principal, q);
   }
 
+  /** Ends every stream of a user, or one stream, on every process; answers how many. */
+  disconnect(target: DisconnectTarget, reason: string): Promise<number> {
+    return this.operators.disconnect(target, reason);
+  }
+
+  /** Refuses the user's tokens issued at or before `beforeMs`, on every process, and ends the streams holding them. */
+  revoke(userId: string, beforeMs: number): Promise<void> {
+    return this.operators.revoke(userId, beforeMs);
+  }
+
   /** True when the hub can serve everything (not shutting down, backing store reachable, room for streams). */
   ready(): boolean {
     return !this.ctx.life.closing && this.ctx.broker.isHealthy() && !this.streams.slots.full;
@@ -124,7 +141,14 @@ export class Hub {
   async shutdown(reason: string): Promise<void> {
     if (!this.ctx.life.beginShutdown()) return;
     this.ctx.manager.stop();
-    this.ctx.manager.finishAll('shutdown', encodeControl('shutdown', { reason, retryMs: this.ctx.opts.retryMs }));
+    this.operators.stop();
+    const base = this.ctx.opts.retryMs;
+    // Each stream gets its own reconnection delay in RETRY_MS … 2 × RETRY_MS, as `retry:` (which
+    // plain EventSource obeys) and in the event, so clients spread their reconnects out.
+    this.ctx.manager.finishAll('shutdown', () => {
+      const retryMs = base + Math.floor(Math.random() * (base + 1));
+      return Buffer.concat([encodeRetry(retryMs), encodeControl('shutdown', { reason, retryMs })]);
+    });
     await this.ctx.life.settle();
   }
 

@@ -10,7 +10,11 @@ import type { EventDraft, HubEvent, Target } from './events.js';
 export type ControlMessage =
   | { readonly kind: 'join'; readonly room: string; readonly userId: string; readonly connectionId: string | null }
   | { readonly kind: 'leave'; readonly room: string; readonly userId: string; readonly connectionId: string | null }
-  | { readonly kind: 'room-signal'; readonly room: string; readonly type: string; readonly data: unknown };
+  | { readonly kind: 'room-signal'; readonly room: string; readonly type: string; readonly data: unknown }
+  /** End the streams of a user, or one stream (exactly one of the two is set), after `disconnected`. */
+  | { readonly kind: 'disconnect'; readonly userId: string | null; readonly connectionId: string | null; readonly reason: string }
+  /** The user's tokens issued (iat) at or before `before` (seconds since the epoch) are refused from now on. */
+  | { readonly kind: 'revoke'; readonly userId: string; readonly before: number };
 
 /** What a broker calls back with, for events and control messages from every process (its own included). */
 export interface BrokerListener {
@@ -77,8 +81,10 @@ export interface LocalOpen {
 
 /**
  * Hub-wide presence: records each change this process's ConnectionManager made and answers
- * the hub-wide transition (a user's first or last connection in a room). The local transition
- * is passed along; one process alone has no other answer.
+ * the hub-wide transitions to announce: a user's first or last connection in a room, in rooms
+ * of at most PRESENCE_EVENTS_MAX_USERS users after the change (in a larger room every arrival
+ * would cost a frame per member). The local transition is passed along; one process alone has
+ * no other answer.
  */
 export interface Presence {
   /**
@@ -155,4 +161,16 @@ export interface FeedLease {
   /** Calls `onAcquire` when this process becomes the holder and `onLose` when it stops being it. */
   start(onAcquire: () => void, onLose: () => void): void;
   stop(): Promise<void>;
+}
+
+/**
+ * Token revocations, durably and hub-wide: the store each process loads its own copy from
+ * (src/core/revocations.ts). An entry is kept for TOKEN_MAX_TTL after its `before`: no token it
+ * refuses can outlive that.
+ */
+export interface Revocations {
+  /** Records that the user's tokens issued at or before `beforeSec` are refused; an earlier `beforeSec` than the one kept changes nothing. */
+  revoke(userId: string, beforeSec: number): Promise<void>;
+  /** Every revocation still kept: user id → `before` in seconds since the epoch. */
+  list(): Promise<Map<string, number>>;
 }

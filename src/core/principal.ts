@@ -10,4 +10,6 @@ export interface Principal {
   readonly rooms: readonly string[] | undefined;
   /** Token expiry, seconds since the epoch. */
   readonly exp: number;
+  /** When the token was issued (its `iat`), seconds since the epoch; undefined when it has none. */
+  readonly iat?: number | undefined;
 }

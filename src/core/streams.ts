@@ -1,11 +1,11 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { Connection, type CloseReason, type SseSink } from './connection.js';
 import type { HubContext } from './context.js';
 import { HubError, STORE_RETRY_AFTER_SEC } from './errors.js';
 import type { Metadata } from './events.js';
 import { parseEventId } from './event-id.js';
 import { StreamSlots, assertRoomsFit } from './limits.js';
-import { encodeControl, encodeEvent, encodeRetry } from './frame.js';
+import { encodeControl, encodeRetry, frameOf } from './frame.js';
 import { userRoom } from './names.js';
 import { mayJoin } from './policy.js';
 import type { Principal } from './principal.js';
@@ -15,6 +15,21 @@ export interface StreamRequest {
   rooms: readonly string[];
   metadata: Metadata;
   lastEventId: string | null;
+}
+
+/** Random bytes drawn at once for connection ids (one system call per this many connects ÷ 12). */
+const ID_POOL_BYTES = 12 * 512;
+const idPool = Buffer.alloc(ID_POOL_BYTES);
+let idPoolAt = ID_POOL_BYTES;
+
+/** A new connection id: 12 random bytes, base64url (16 characters). */
+function connectionId(): string {
+  if (idPoolAt >= ID_POOL_BYTES) {
+    randomFillSync(idPool);
+    idPoolAt = 0;
+  }
+  idPoolAt += 12;
+  return idPool.toString('base64url', idPoolAt - 12, idPoolAt);
 }
 
 /** Events read per history round trip during replay. */
@@ -56,8 +71,8 @@ export class Streams {
     life.assertOpen();
 
     const conn = new Connection(
-      randomBytes(12).toString('base64url'), principal.userId, principal.role, req.metadata,
-      principal.exp, open(), Date.now(), opts.maxBufferedBytes,
+      connectionId(), principal.userId, principal.role, req.metadata,
+      principal.exp, open(), Date.now(), opts.maxBufferedBytes, principal.iat,
     );
     for (const room of [userRoom(principal.userId), ...sticky, ...req.rooms]) conn.rooms.add(room);
     // Registered before history is read, so nothing published from here on is missed;
@@ -81,11 +96,11 @@ export class Streams {
     try {
       if (conn.closed !== null) return conn;
       await this.reconcileSticky(principal, conn, sticky, req.rooms);
-      conn.writeNow(this.retryFrame);
-      conn.writeNow(encodeControl('connected', {
+      // One write for the preamble (the sink adds the response head to it).
+      conn.writeNow(Buffer.concat([this.retryFrame, encodeControl('connected', {
         connectionId: conn.id, userId: conn.userId, role: conn.role, rooms: [...conn.rooms],
         nodeId: opts.nodeId, serverTime: new Date().toISOString(),
-      }));
+      })]));
       life.track('presence join', Promise.all(firsts.map((room) => this.ctx.signals.joined(room, conn.userId))));
       if (req.lastEventId !== null) await this.replay(conn, req.lastEventId);
     } catch (err) {
@@ -142,11 +157,14 @@ export class Streams {
         if (conn.closed !== null || conn.sink.closed) return;
         after = ev.id;
         if (!conn.entitled(ev)) continue;
-        conn.writeReplayed(encodeEvent(ev, ev.dataJson), ev.id);
+        conn.writeReplayed(frameOf(ev), ev.id);
         counters.replayed();
       }
       if (!slice.more || conn.closed !== null) return;
+      // Pages from memory resolve at once: let I/O and timers (heartbeats, live delivery) run
+      // between pages, so a storm of replays cannot hold the loop.
       if (conn.congested) await conn.sink.drained();
+      else await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
 

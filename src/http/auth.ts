@@ -30,6 +30,7 @@ export function principalFrom(tokens: TokenService, token: string | undefined): 
   if (token === undefined) throw new HubError('unauthenticated', 'a bearer token is required');
   const principal = tokens.verify(token);
   if (principal === null) throw new HubError('unauthenticated', 'the token is invalid or expired');
+  if (tokens.revoked(principal)) throw new HubError('unauthenticated', 'the token was revoked');
   return principal;
 }
 

@@ -54,22 +54,24 @@ export class SocketSink implements SseSink {
     return new SocketSink(socket, res);
   }
 
-  /** Sends the head once, before the first frame. From then on nothing calls the ServerResponse. */
-  private begin(): void {
-    if (this.head === null) return;
-    this.socket.write(this.head);
-    this.head = null;
-  }
-
   write(chunk: Buffer): boolean {
-    if (this.socket.destroyed) return false;
-    this.begin();
-    return this.socket.write(chunk);
+    // Ended by the hub (disconnect, revoke, shutdown) while the stream was still being opened: drop.
+    if (this.socket.destroyed || this.socket.writableEnded) return false;
+    const head = this.head;
+    if (head === null) return this.socket.write(chunk);
+    // The head goes out with the first frame, in one write. From then on nothing calls the
+    // ServerResponse; it stays attached (unfinished), which is what keeps server.close() from
+    // treating the stream's socket as an idle keep-alive connection and cutting it.
+    this.head = null;
+    return this.socket.write(Buffer.concat([Buffer.from(head, 'latin1'), chunk]));
   }
 
   writev(chunks: readonly Buffer[]): void {
-    if (this.socket.destroyed) return;
-    this.begin();
+    if (this.socket.destroyed || this.socket.writableEnded) return;
+    if (this.head !== null) {
+      this.write(chunks[0] ?? Buffer.alloc(0));
+      chunks = chunks.slice(1);
+    }
     this.socket.cork();
     for (const c of chunks) this.socket.write(c);
     this.socket.uncork();

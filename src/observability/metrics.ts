@@ -13,7 +13,9 @@ export class Metrics implements HubObserver {
 
   constructor(manager: ConnectionManager, counters: Counters, nodeId: string) {
     this.registry.setDefaultLabels({ node: nodeId });
-    collectDefaultMetrics({ register: this.registry, prefix: 'roomcast_' });
+    // Process and runtime metrics under the ecosystem's own names (process_*, nodejs_*), unprefixed,
+    // so standard Node.js dashboards and alerts find them; the hub's own start with roomcast_.
+    collectDefaultMetrics({ register: this.registry });
     new Gauge({
       name: 'roomcast_connections', help: 'Open event streams on this process', registers: [this.registry],
       collect() { this.set(manager.size); },

@@ -42,10 +42,15 @@ export interface Simulators {
 
 const SENDER = 'system';
 
-/** The `time` feed's payload for an instant. */
-export function timeData(now: Date): { time: number; date: string; iso: string } {
-  const iso = now.toISOString();
-  return { time: now.getTime(), date: iso.slice(0, 10), iso };
+const pad2 = (n: number): string => String(n).padStart(2, '0');
+
+/** The `time` feed's payload for an instant: the local wall clock (`HH:MM:SS`), the local date, the ISO-8601 instant. */
+export function timeData(now: Date): { time: string; date: string; iso: string } {
+  return {
+    time: `${pad2(now.getHours())}:${pad2(now.getMinutes())}:${pad2(now.getSeconds())}`,
+    date: `${String(now.getFullYear()).padStart(4, '0')}-${pad2(now.getMonth() + 1)}-${pad2(now.getDate())}`,
+    iso: now.toISOString(),
+  };
 }
 
 /**

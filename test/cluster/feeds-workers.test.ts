@@ -55,7 +55,7 @@ describe('built-in feeds on a cluster', () => {
       // One feed ticks once a second: four ticks span about three seconds. Two feeds (one per
       // process) would put four ticks within about one and a half.
       const tickSpan = (from: number): number => {
-        const ticks = s.ofType('time').slice(from, from + 4).map((m) => (m.data.data as { time: number }).time);
+        const ticks = s.ofType('time').slice(from, from + 4).map((m) => Date.parse((m.data.data as { iso: string }).iso));
         return ticks[3]! - ticks[0]!;
       };
       await waitFor('four time ticks', () => s.ofType('time').length >= 4, 8000);

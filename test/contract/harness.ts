@@ -25,6 +25,8 @@ import { startCluster, type RedisClusterTopology } from '../support/redis-topolo
 
 /** USER_ROOMS_TTL of the contract suites' presence nodes, in ms. */
 const USER_ROOMS_TTL_MS = 60_000;
+/** PRESENCE_EVENTS_MAX_USERS of the contract suites' presence nodes, unless a case sets its own. */
+const ANNOUNCE_MAX_USERS = 100;
 
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -213,7 +215,7 @@ export interface PresenceFactory {
   distributed: boolean;
   /** Key access to the store (Redis only). */
   store?: StoreAccess;
-  make(opts?: { shared?: string; nodeId?: string; heartbeatMs?: number; onGhostLeft?: (room: string, userId: string) => Promise<void> }): Promise<PresenceNode>;
+  make(opts?: { shared?: string; nodeId?: string; heartbeatMs?: number; announceMaxUsers?: number; onGhostLeft?: (room: string, userId: string) => Promise<void> }): Promise<PresenceNode>;
 }
 
 function node(manager: ConnectionManager, presence: PresenceStore, memberships: Memberships, nodeId: string, prefix = '', crash: () => void = () => {}): PresenceNode {
@@ -240,7 +242,7 @@ export function presenceFactories(fx: RedisFixture, cluster?: ClusterFixture): P
       const client = await target.client('presence');
       const presence = new RedisPresence(client, manager, {
         prefix, nodeId, heartbeatMs: opts.heartbeatMs ?? 1000, startedAt: Date.now(), counters, errors: target.errors, logger: silentLogger,
-        userRoomsTtlMs: USER_ROOMS_TTL_MS,
+        userRoomsTtlMs: USER_ROOMS_TTL_MS, announceMaxUsers: opts.announceMaxUsers ?? ANNOUNCE_MAX_USERS,
         ...(opts.onGhostLeft ? { onGhostLeft: opts.onGhostLeft } : {}),
       });
       await presence.start();
@@ -256,7 +258,7 @@ export function presenceFactories(fx: RedisFixture, cluster?: ClusterFixture): P
         const manager = new ConnectionManager(counters);
         const nodeId = opts.nodeId ?? 'mem';
         const memberships = new MemoryMemberships(USER_ROOMS_TTL_MS);
-        return node(manager, new MemoryPresence(manager, counters, nodeId, Date.now(), memberships), memberships, nodeId);
+        return node(manager, new MemoryPresence(manager, counters, nodeId, Date.now(), opts.announceMaxUsers ?? ANNOUNCE_MAX_USERS, memberships), memberships, nodeId);
       },
     },
     onRedis('redis', fx),

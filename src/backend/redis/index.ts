@@ -18,6 +18,8 @@ import { RedisLease } from './lease.js';
 import { RedisMemberships } from './memberships.js';
 import { RedisPresence } from './presence.js';
 import { RedisRateLimitStore, rateLimitCommands } from './rate-limit.js';
+import { RedisRevocations } from './revocations.js';
+import { RedisWebhookQueue, webhookSpec } from './webhook-queue.js';
 
 /** How long start-up waits for Redis before giving up (the process then exits and is restarted). */
 export const REDIS_STARTUP_TIMEOUT_MS = 10_000;
@@ -41,7 +43,9 @@ interface Connections {
 
 function connections(d: RedisDeployment, nodeId: string, errors: RedisErrors, log: RedisLogger, onShardMoved: () => void): Connections {
   const name = (role: string): string => `roomcast:${nodeId}:${role}`;
-  const cmd = createDeploymentClient(d, name('cmd'), errors, log);
+  // Commands issued in one event-loop turn go out as one pipeline: a burst of connects records
+  // its presence in a few round trips instead of one each (order is kept).
+  const cmd = createDeploymentClient(d, name('cmd'), errors, log, { enableAutoPipelining: true });
   // WAIT blocks its connection: it gets one of its own, so presence and reads never queue behind it.
   const confirmClient = d.waitReplicas > 0 ? createDeploymentClient(d, name('wait'), errors, log) : undefined;
   const clients = confirmClient === undefined ? [cmd] : [cmd, confirmClient];
@@ -87,25 +91,34 @@ export async function redisBackend(
   const signals = new PresenceSignals(broker);
   const presence = new RedisPresence(cmd, manager, {
     prefix, nodeId: config.nodeId, heartbeatMs: config.heartbeatMs, startedAt, counters, errors, logger: log,
-    userRoomsTtlMs: config.userRoomsTtlSec * 1000,
+    userRoomsTtlMs: config.userRoomsTtlSec * 1000, announceMaxUsers: config.presenceEventsMaxUsers,
     // A dead process's users leave their rooms: announced by whichever survivor reaps its state.
     onGhostLeft: (room, userId) => signals.left(room, userId),
+    ...(config.webhook ? { webhookSpec: webhookSpec(config.webhook.events) } : {}),
   });
   shard.moved = () => presence.rewrite();
   await presence.start();
   const idempotency = new RedisIdempotency(cmd, prefix, errors);
   // The holder is this run of the process, not just its node id: a restart must not inherit the lease.
-  const lease = new RedisLease(cmd, `${prefix}lease:feeds`, `${config.nodeId}#${randomBytes(6).toString('hex')}`, errors, log);
+  const run = `${config.nodeId}#${randomBytes(6).toString('hex')}`;
+  const lease = new RedisLease(cmd, `${prefix}lease:feeds`, run, errors, log);
+  // One process delivers webhooks at a time, so the pending events leave in order.
+  const webhookLease = config.webhook && new RedisLease(cmd, `${prefix}lease:webhooks`, run, errors, log);
+  const webhooks = webhookLease && {
+    queue: new RedisWebhookQueue(cmd, prefix, `${prefix}lease:webhooks`, run, errors), lease: webhookLease,
+  };
 
   const sendCommand = rateLimitCommands(cmd, errors);
 
   let closing: Promise<void> | undefined;
   return {
     broker, presence, directory: presence, census: presence, memberships: new RedisMemberships(cmd, presence, prefix, config.userRoomsTtlSec * 1000, errors),
-    idempotency, lease, redisErrors: errors,
+    idempotency, lease, redisErrors: errors, ...(webhooks ? { webhooks } : {}),
+    revocations: new RedisRevocations(cmd, prefix, config.tokenMaxTtlSec, errors),
     rateLimitStore: (name) => new RedisRateLimitStore(sendCommand, `${prefix}rl:${name}:`),
     close: () => (closing ??= (async () => {
       await lease.stop();
+      await webhookLease?.stop();
       await presence.close();
       await Promise.all([broker.close(), idempotency.close(), bus.close()]);
       await Promise.all(clients.map((c) => closeRedis(c)));
