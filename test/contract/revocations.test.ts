@@ -1,14 +1,16 @@
-// One contract for every Revocations store — memory (one process) and Redis (many) — and for the
-// per-process copy (RevocationList) read from it.
+// One contract for every Revocations store — memory (one process), Redis and a Redis Cluster
+// (many) — and for the per-process copy (RevocationList) read from it.
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryRevocations } from '../../src/backend/memory/revocations.js';
 import { RedisRevocations } from '../../src/backend/redis/revocations.js';
 import type { Revocations } from '../../src/core/ports.js';
 import { RevocationList } from '../../src/core/revocations.js';
-import { RedisFixture, newPrefix } from './harness.js';
+import { hashTagged } from '../../src/config-redis.js';
+import { ClusterFixture, RedisFixture, newPrefix } from './harness.js';
 
 const fx = new RedisFixture();
-afterAll(() => fx.cleanup());
+const cluster = new ClusterFixture();
+afterAll(() => Promise.all([fx.cleanup(), cluster.cleanup()]), 30_000);
 
 /** How long the suites keep a revocation after its `before`, in seconds. */
 const KEEP_SEC = 3600;
@@ -30,6 +32,10 @@ const factories: RevocationsFactory[] = [
       fx.prefixes.add(prefix);
       return new RedisRevocations(await fx.client('revocations'), prefix, KEEP_SEC, fx.errors);
     },
+  },
+  {
+    name: 'redis-cluster', distributed: true,
+    make: async (shared) => new RedisRevocations(await cluster.client('revocations'), hashTagged(shared ?? newPrefix('revocations')), KEEP_SEC, cluster.errors),
   },
 ];
 

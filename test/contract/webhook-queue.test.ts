@@ -1,5 +1,5 @@
-// One contract for the webhook queue as presence feeds it: memory (one process) and Redis (the
-// presence scripts append to a stream), run against both.
+// One contract for the webhook queue as presence feeds it: memory (one process), Redis and a Redis
+// Cluster (the presence scripts append to a stream), run against each.
 import { randomBytes } from 'node:crypto';
 import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -16,10 +16,12 @@ import { WebhookMetrics } from '../../src/observability/webhook-metrics.js';
 import { WebhookDispatcher } from '../../src/webhooks/dispatcher.js';
 import { WebhookSender } from '../../src/webhooks/sender.js';
 import { WebhookReceiver } from '../support/webhook-receiver.js';
-import { RedisFixture, fakeConnection, newPrefix, silentLogger, waitFor } from './harness.js';
+import { hashTagged } from '../../src/config-redis.js';
+import { ClusterFixture, RedisFixture, fakeConnection, newPrefix, silentLogger, waitFor } from './harness.js';
 
 const fx = new RedisFixture();
-afterAll(() => fx.cleanup());
+const cluster = new ClusterFixture();
+afterAll(() => Promise.all([fx.cleanup(), cluster.cleanup()]), 30_000);
 
 /** A presence node whose transitions feed a webhook queue. */
 interface QueueNode {
@@ -49,6 +51,31 @@ function node(manager: ConnectionManager, presence: Presence, queue: WebhookQueu
   };
 }
 
+/** The Redis factory, on the machine's Redis or on a Cluster (hash-tagged prefix). */
+function onRedis(name: string, target: RedisFixture | ClusterFixture): QueueFactory {
+  return {
+    name, distributed: true,
+    make: async (types = WEBHOOK_TYPES, capacity) => {
+      const given = newPrefix('webhooks');
+      if (target instanceof RedisFixture) target.prefixes.add(given);
+      const prefix = target instanceof ClusterFixture ? hashTagged(given) : given;
+      const counters = new Counters();
+      const manager = new ConnectionManager(counters);
+      const client = await target.client('webhooks');
+      const presence = new RedisPresence(client, manager, {
+        prefix, nodeId: `n-${randomBytes(3).toString('hex')}`, heartbeatMs: 1000, startedAt: Date.now(), counters,
+        errors: target.errors, logger: silentLogger, userRoomsTtlMs: 60_000, announceMaxUsers: 100, webhookSpec: webhookSpec(types, capacity),
+      });
+      await presence.start();
+      const lease = `${prefix}lease:webhooks`;
+      await client.set(lease, 'this-run');
+      return node(manager, presence, new RedisWebhookQueue(client, prefix, lease, 'this-run', target.errors), async () => {
+        await client.set(lease, 'another-run');
+      });
+    },
+  };
+}
+
 const factories: QueueFactory[] = [
   {
     name: 'memory', distributed: false,
@@ -59,26 +86,8 @@ const factories: QueueFactory[] = [
       return node(manager, new MemoryPresence(manager, counters, 'mem', Date.now(), 100, undefined, queue), queue);
     },
   },
-  {
-    name: 'redis', distributed: true,
-    make: async (types = WEBHOOK_TYPES, capacity) => {
-      const prefix = newPrefix('webhooks');
-      fx.prefixes.add(prefix);
-      const counters = new Counters();
-      const manager = new ConnectionManager(counters);
-      const client = await fx.client('webhooks');
-      const presence = new RedisPresence(client, manager, {
-        prefix, nodeId: `n-${randomBytes(3).toString('hex')}`, heartbeatMs: 1000, startedAt: Date.now(), counters,
-        errors: fx.errors, logger: silentLogger, userRoomsTtlMs: 60_000, announceMaxUsers: 100, webhookSpec: webhookSpec(types, capacity),
-      });
-      await presence.start();
-      const lease = `${prefix}lease:webhooks`;
-      await client.set(lease, 'this-run');
-      return node(manager, presence, new RedisWebhookQueue(client, prefix, lease, 'this-run', fx.errors), async () => {
-        await client.set(lease, 'another-run');
-      });
-    },
-  },
+  onRedis('redis', fx),
+  onRedis('redis-cluster', cluster),
 ];
 
 const lines = async (q: WebhookQueue): Promise<string[]> =>
