@@ -1,0 +1,35 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- JSON answers are read loosely in tests */
+// One HTTP helper for hubs reached by URL (child processes, nginx); in-process hubs have TestHub.call.
+
+/** What a request answered: its status and its body, parsed when it is JSON. */
+export interface Answer {
+  status: number;
+  body: any;
+}
+
+/** Sends one request (bounded) with an optional bearer token and JSON body; answers status and body. */
+export async function api(
+  base: string, method: string, path: string, opts: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<Answer> {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+  if (opts.body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(`${base}${path}`, {
+    method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body), signal: AbortSignal.timeout(10_000),
+  });
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: res.status, body };
+}
+
+/** Logs a demo (or USERS_FILE) user in and answers the token; the password defaults to the name. */
+export async function login(base: string, username: string, password = username): Promise<string> {
+  const r = await api(base, 'POST', '/auth/login', { body: { username, password } });
+  if (r.status !== 200) throw new Error(`login ${username}: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body.token as string;
+}
