@@ -3,10 +3,10 @@
 // understand what these files use and fail loudly on anything else.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
+import { ROOT } from '../support/processes.js';
 
-export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export { ROOT } from '../support/processes.js';
 
 export function readRepoFile(rel: string): string {
   return readFileSync(join(ROOT, rel), 'utf8');
