@@ -1,13 +1,15 @@
 import { EventSource } from 'eventsource';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestHub, type TestHub } from './support/hub.js';
+import { mint } from './support/tokens.js';
 import { waitFor } from './support/wait.js';
 
+/** A publisher's token (the hub verifies with the test secret). */
+const svc = mint('svc', 'publisher');
+
 let hub: TestHub;
-let svc: string;
 beforeAll(async () => {
   hub = await startTestHub({ HISTORY_SIZE: '50', RETRY_MS: '200' });
-  svc = hub.token('svc', 'publisher');
 });
 afterAll(async () => hub.close());
 

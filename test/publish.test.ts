@@ -1,12 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestHub, type TestHub } from './support/hub.js';
 import { throughMarker, type RawStream } from './support/sse-client.js';
+import { mint } from './support/tokens.js';
+
+/** A publisher's token (the hub verifies with the test secret). */
+const svc = mint('billing', 'publisher');
 
 let hub: TestHub;
-let svc: string;
 beforeAll(async () => {
   hub = await startTestHub({ MAX_EVENT_BYTES: '2048' });
-  svc = hub.token('billing', 'publisher');
 });
 afterAll(async () => hub.close());
 
