@@ -51,6 +51,11 @@ export class FakeSink implements SseSink {
     return Buffer.concat(this.chunks).toString();
   }
 
+  /** The ids of the published events written so far, in order. */
+  get ids(): string[] {
+    return [...this.text.matchAll(/^id: (.*)$/gm)].map((m) => m[1]!);
+  }
+
   private take(chunks: readonly Buffer[]): void {
     for (const c of chunks) {
       this.chunks.push(c);
@@ -59,17 +64,20 @@ export class FakeSink implements SseSink {
   }
 }
 
+/** A Connection whose sink is a FakeSink. */
+export type FakeConnection = Connection & { readonly sink: FakeSink };
+
 let seq = 0;
 
 /** A connection of `userId` on a FakeSink, in `rooms`; live unless `replaying` is set. */
 export function fakeConnection(userId: string, rooms: string[] = [], opts: {
   id?: string; role?: Role; metadata?: Metadata; exp?: number; maxBufferedBytes?: number; replaying?: boolean;
-} = {}): Connection & { sink: FakeSink } {
+} = {}): FakeConnection {
   const conn = new Connection(
     opts.id ?? `c${++seq}-${randomBytes(3).toString('hex')}`, userId, opts.role ?? 'user', opts.metadata ?? {},
     opts.exp ?? Math.floor(Date.now() / 1000) + 3600, new FakeSink(), Date.now(), opts.maxBufferedBytes ?? 1 << 20,
   );
   for (const r of rooms) conn.rooms.add(r);
   if (opts.replaying !== true) conn.goLive();
-  return conn as Connection & { sink: FakeSink };
+  return conn as FakeConnection;
 }
