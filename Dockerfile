@@ -4,7 +4,8 @@
 #   docker build -t roomcast .
 #   docker run --rm -p 3000:3000 -e JWT_SECRET="$(openssl rand -base64 48)" roomcast
 #
-# Three stages: `build` compiles TypeScript with the dev dependencies, `deps`
+# Three stages: `build` compiles TypeScript (and bundles the client library
+# served at /sdk/roomcast.js) with the dev dependencies, `deps`
 # installs the production dependencies only, and `runtime` gets the compiled
 # output and those production modules, nothing else. test/deploy/static.test.ts
 # keeps this file in line with package.json and src/config.ts.
@@ -16,7 +17,8 @@ FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json tsconfig.build.json tsconfig.client.json ./
+COPY scripts/build-sdk.mjs ./scripts/build-sdk.mjs
 COPY src ./src
 RUN npm run build
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { z } from 'zod';
 
@@ -23,6 +23,24 @@ export const SHUTDOWN_TIMEOUT_MS = 10_000;
 export const JWT_TTL_SEC = 3_600;
 /** Default Redis key prefix. */
 export const DEFAULT_REDIS_PREFIX = 'roomcast:';
+/** Default most rooms one user belongs to (user-level and connection-level together, `user:<id>` not counted). */
+export const MAX_ROOMS_PER_USER = 100;
+/** Default time a user-level membership outlives the user's last stream, in seconds (30 days). */
+export const USER_ROOMS_TTL_SEC = 30 * 86_400;
+/** Default join, leave and chat requests per user per minute. */
+export const USER_RATE_LIMIT = 120;
+/** Default largest room (in users) whose members receive presence-join and presence-leave. */
+export const PRESENCE_EVENTS_MAX_USERS = 100;
+/** Default time allowed for a request's headers and body to arrive (streams excepted), in milliseconds. */
+export const REQUEST_TIMEOUT_MS = 30_000;
+/**
+ * Descriptors kept free for everything but streams when MAX_STREAMS is derived from the open-file
+ * limit: Redis connections, publishes and other requests, `/health`, log files, a storm of
+ * connects waiting for their 503.
+ */
+export const STREAM_FD_RESERVE = 256;
+/** Open-file limit assumed where the process cannot read its own (not Linux). */
+const FALLBACK_OPEN_FILES = 1024;
 /** The simulators a process may run. */
 export const SIMULATOR_NAMES = ['time', 'stock', 'chat'] as const;
 /** Minimum HS256 secret length outside demo mode, in bytes. */
@@ -58,6 +76,12 @@ export interface Config {
   readonly shutdownTimeoutMs: number;
   readonly workers: number;
   readonly loginRateLimit: number;
+  readonly maxRoomsPerUser: number;
+  readonly userRoomsTtlSec: number;
+  readonly userRateLimit: number;
+  readonly maxStreams: number;
+  readonly requestTimeoutMs: number;
+  readonly presenceEventsMaxUsers: number;
 }
 
 /** Thrown when a variable is missing or invalid; its message names the variable. */
@@ -73,7 +97,8 @@ export const CONFIG_VARIABLES = [
   'PORT', 'HOST', 'NODE_ID', 'JWT_SECRET', 'JWT_PUBLIC_KEY', 'JWT_TTL', 'REDIS_URL', 'REDIS_PREFIX',
   'HISTORY_SIZE', 'HEARTBEAT_MS', 'RETRY_MS', 'MAX_EVENT_BYTES', 'MAX_BUFFERED_BYTES',
   'MAX_CONNECTIONS_PER_USER', 'CORS_ORIGINS', 'DEMO', 'USERS_FILE', 'SIMULATORS', 'LOG_LEVEL',
-  'TRUST_PROXY', 'SHUTDOWN_TIMEOUT_MS', 'WORKERS', 'LOGIN_RATE_LIMIT',
+  'TRUST_PROXY', 'SHUTDOWN_TIMEOUT_MS', 'WORKERS', 'LOGIN_RATE_LIMIT', 'MAX_ROOMS_PER_USER', 'USER_ROOMS_TTL',
+  'USER_RATE_LIMIT', 'MAX_STREAMS', 'REQUEST_TIMEOUT_MS', 'PRESENCE_EVENTS_MAX_USERS',
 ] as const;
 
 type Env = Record<string, string | undefined>;
@@ -105,6 +130,26 @@ export function parseDurationSec(raw: string): number | undefined {
   return n > 0 ? n : undefined;
 }
 
+/** A duration variable (`3600`, `15m`, `12h`, `30d`) in seconds. */
+function durationVar(env: Env, name: string, defSec: number): number {
+  const raw = env[name]?.trim();
+  if (!raw) return defSec;
+  const parsed = parseDurationSec(raw);
+  if (parsed === undefined) throw new ConfigError(name, `must be seconds or a duration like 15m, 12h, 30d; got "${raw}"`);
+  return parsed;
+}
+
+/** This process's soft limit on open files (Linux: /proc/self/limits). */
+export function openFileLimit(): number {
+  try {
+    const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const soft = Number(line?.split(/\s{2,}/)[1]);
+    return Number.isFinite(soft) && soft > 0 ? soft : FALLBACK_OPEN_FILES;
+  } catch {
+    return FALLBACK_OPEN_FILES;
+  }
+}
+
 const nodeIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/);
 
 /** Parses and validates the environment once; throws ConfigError naming the first bad variable. */
@@ -126,13 +171,7 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('JWT_SECRET', `must be at least ${MIN_SECRET_BYTES} bytes outside demo mode`);
   }
 
-  const ttlRaw = env.JWT_TTL?.trim();
-  let jwtTtlSec = JWT_TTL_SEC;
-  if (ttlRaw) {
-    const parsed = parseDurationSec(ttlRaw);
-    if (parsed === undefined) throw new ConfigError('JWT_TTL', `must be seconds or a duration like 15m, 12h, 30d; got "${ttlRaw}"`);
-    jwtTtlSec = parsed;
-  }
+  const jwtTtlSec = durationVar(env, 'JWT_TTL', JWT_TTL_SEC);
 
   const redisUrl = env.REDIS_URL?.trim() || undefined;
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
@@ -218,6 +257,12 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownTimeoutMs: intVar(env, 'SHUTDOWN_TIMEOUT_MS', SHUTDOWN_TIMEOUT_MS, 100, 600_000),
     workers,
     loginRateLimit: intVar(env, 'LOGIN_RATE_LIMIT', 10, 1, 100_000),
+    maxRoomsPerUser: intVar(env, 'MAX_ROOMS_PER_USER', MAX_ROOMS_PER_USER, 1, 100_000),
+    userRoomsTtlSec: durationVar(env, 'USER_ROOMS_TTL', USER_ROOMS_TTL_SEC),
+    userRateLimit: intVar(env, 'USER_RATE_LIMIT', USER_RATE_LIMIT, 1, 1_000_000),
+    maxStreams: intVar(env, 'MAX_STREAMS', Math.max(1, openFileLimit() - STREAM_FD_RESERVE), 1, 10_000_000),
+    requestTimeoutMs: intVar(env, 'REQUEST_TIMEOUT_MS', REQUEST_TIMEOUT_MS, 100, 3_600_000),
+    presenceEventsMaxUsers: intVar(env, 'PRESENCE_EVENTS_MAX_USERS', PRESENCE_EVENTS_MAX_USERS, 0, 1_000_000),
   };
   return Object.freeze(config);
 }

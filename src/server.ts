@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Backend } from './backend/backend.js';
 import { memoryBackend } from './backend/memory/index.js';
@@ -15,6 +16,13 @@ import { createLogger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { startSimulators } from './simulators/index.js';
 
+/**
+ * Connections the kernel may queue for accept: a storm of reconnects after a deploy arrives in
+ * one burst, and Node's default (511) drops the rest. The kernel caps it at net.core.somaxconn
+ * (4096 on current Linux; raise it on hosts that take large storms).
+ */
+export const LISTEN_BACKLOG = 65_535;
+
 /** A hub serving HTTP. */
 export interface RunningHub {
   server: Server;
@@ -26,6 +34,27 @@ export interface RunningHub {
   logger: Logger;
   /** Graceful stop: stop accepting, end streams with `shutdown`, finish requests, clean up. */
   shutdown(reason: string): Promise<void>;
+}
+
+/** A raw HTTP answer in the contract's error shape, for sockets Express never saw. */
+function rawError(status: number, reason: string, code: string, message: string): string {
+  const body = JSON.stringify({ error: { code, message } });
+  return `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+}
+
+/** Answers a request Node could not take (too slow, malformed) and closes its socket. */
+function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable || err.code === 'ECONNRESET') {
+    socket.destroy();
+    return;
+  }
+  const answer = err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+    ? rawError(408, 'Request Timeout', 'request_timeout', 'the request did not arrive in time')
+    : err.code === 'HPE_HEADER_OVERFLOW'
+      ? rawError(431, 'Request Header Fields Too Large', 'invalid_request', 'the request headers are too large')
+      : rawError(400, 'Bad Request', 'invalid_request', 'the request is not valid HTTP');
+  socket.end(answer);
 }
 
 /** Chooses the backend from the config: Redis when REDIS_URL is set (loaded only then), else memory. */
@@ -49,7 +78,8 @@ export async function startHub(config: Config, opts: { logger?: Logger } = {}): 
   const hub = new Hub({
     nodeId: config.nodeId, retryMs: config.retryMs, heartbeatMs: config.heartbeatMs,
     maxEventBytes: config.maxEventBytes, maxBufferedBytes: config.maxBufferedBytes,
-    maxConnectionsPerUser: config.maxConnectionsPerUser, redisConfigured: config.redisUrl !== undefined, startedAt,
+    maxConnectionsPerUser: config.maxConnectionsPerUser, maxRoomsPerUser: config.maxRoomsPerUser,
+    maxStreams: config.maxStreams, redisConfigured: config.redisUrl !== undefined, startedAt,
   }, {
     broker: backend.broker, presence: backend.presence, memberships: backend.memberships, directory: backend.directory,
     census: backend.census, idempotency: backend.idempotency, manager, counters, logger, observer: metrics,
@@ -61,15 +91,20 @@ export async function startHub(config: Config, opts: { logger?: Logger } = {}): 
     ...(backend.rateLimitStore ? { rateLimitStore: backend.rateLimitStore } : {}),
   });
   const streams = createStreamHandler({ hub, tokens, config, logger });
-  // Streams go straight to their handler; everything else through Express.
-  const server = createServer((req, res) => (isStreamRequest(req) ? streams(req, res) : app(req, res)));
-  // Streams are long-lived; only the request head has a deadline.
-  server.requestTimeout = 0;
-  server.headersTimeout = 30_000;
+  // Streams go straight to their handler; everything else through Express. The request deadline
+  // covers a request's head and body only: a stream's request is complete once its head arrived,
+  // so it never cuts a stream. It is checked every quarter of it (at least every 30 s).
+  const server = createServer(
+    { connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(config.requestTimeoutMs / 4))) },
+    (req, res) => (isStreamRequest(req) ? streams(req, res) : app(req, res)),
+  );
+  server.requestTimeout = config.requestTimeoutMs;
+  server.headersTimeout = config.requestTimeoutMs;
   server.keepAliveTimeout = 5_000;
+  server.on('clientError', answerClientError);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(config.port, config.host, () => {
+    server.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', reject);
       resolve();
     });

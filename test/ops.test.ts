@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestHub, type TestHub } from './support/hub.js';
 import { startHubProcess, stopAll } from './support/processes.js';
-import { mustStream } from './support/sse-client.js';
+import { mustStream, type RawStream } from './support/sse-client.js';
 import { mint, TEST_SECRET } from './support/tokens.js';
 import { waitFor, within } from './support/wait.js';
 
@@ -142,15 +142,29 @@ describe('the process', () => {
     }
   });
 
-  it('on SIGTERM: ends each stream right after event: shutdown and exits 0', async () => {
+  it('on SIGTERM: ends each stream right after retry: and event: shutdown, each with its own retryMs in RETRY_MS … 2 × RETRY_MS, and exits 0', async () => {
     const child = await startHubProcess({ JWT_SECRET: TEST_SECRET, SHUTDOWN_TIMEOUT_MS: '5000', RETRY_MS: '2500' });
     try {
-      const stream = await mustStream(child.url, '/events?rooms=r', { authorization: `Bearer ${mint('bye')}` });
+      const streams: RawStream[] = [];
+      for (let i = 0; i < 12; i++) {
+        streams.push(await mustStream(child.url, '/events?rooms=r', { authorization: `Bearer ${mint(`bye${i % 4}`)}` }));
+      }
       child.proc.kill('SIGTERM');
-      const shutdown = await stream.next<{ reason: string; retryMs: number }>('shutdown', 5000);
-      expect(shutdown).toEqual({ reason: 'SIGTERM', retryMs: 2500 });
-      await stream.ended(5000);
-      expect(stream.events[stream.events.length - 1]?.event).toBe('shutdown');
+      const delays: number[] = [];
+      for (const stream of streams) {
+        const shutdown = await stream.next<{ reason: string; retryMs: number }>('shutdown', 5000);
+        expect(shutdown.reason).toBe('SIGTERM');
+        expect(shutdown.retryMs).toBeGreaterThanOrEqual(2500);
+        expect(shutdown.retryMs).toBeLessThanOrEqual(5000);
+        await stream.ended(5000);
+        // The last two frames: `retry: <retryMs>` (for plain EventSource), then the event.
+        const tail = stream.frames.slice(-2);
+        expect(tail[0]?.retry).toBe(shutdown.retryMs);
+        expect(tail[1]?.event).toBe('shutdown');
+        delays.push(shutdown.retryMs);
+      }
+      // Spread, not one instant for everyone (twelve equal draws out of 2501 values would be a bug).
+      expect(new Set(delays).size).toBeGreaterThan(1);
       // Bounded generously: the process force-exits after SHUTDOWN_TIMEOUT_MS; how fast it exits is for the bench.
       expect(await within('the process to exit', child.exited, 15_000)).toEqual({ code: 0, signal: null });
     } finally {

@@ -3,14 +3,9 @@ import type { Counters } from './counters.js';
 import { filtersMatch } from './entitlement.js';
 import type { HubEvent, Metadata, Target } from './events.js';
 import { PING_FRAME, encodeControl } from './frame.js';
+import { RoomIndex, addTo, removeFrom, type LocalRoom } from './room-index.js';
 import type { LocalOpen } from './ports.js';
 
-/** A room as seen from this process. */
-export interface LocalRoom {
-  roomId: string;
-  connections: number;
-  users: number;
-}
 
 /**
  * What a join or leave changed here: nothing (already in, or not in), the room's membership,
@@ -24,23 +19,6 @@ export type CloseListener = (conn: Connection, reason: CloseReason) => void;
 /** Seconds in one expiry bucket; expiry is checked once a second. */
 const EXPIRY_TICK_MS = 1000;
 
-function addTo<K, V>(index: Map<K, Set<V>>, key: K, value: V): Set<V> {
-  let set = index.get(key);
-  if (set === undefined) {
-    set = new Set();
-    index.set(key, set);
-  }
-  set.add(value);
-  return set;
-}
-
-function removeFrom<K, V>(index: Map<K, Set<V>>, key: K, value: V): void {
-  const set = index.get(key);
-  if (set === undefined) return;
-  set.delete(value);
-  if (set.size === 0) index.delete(key);
-}
-
 /**
  * The one owner of this process's rooms ↔ connections ↔ users indexes. Picks the recipients
  * of each event from the indexes and writes one shared frame to each; sweeps heartbeats and
@@ -49,9 +27,7 @@ function removeFrom<K, V>(index: Map<K, Set<V>>, key: K, value: V): void {
 export class ConnectionManager {
   private readonly byId = new Map<string, Connection>();
   private readonly byUser = new Map<string, Set<Connection>>();
-  private readonly byRoom = new Map<string, Set<Connection>>();
-  /** Room → user → that user's connections in the room here (presence and member counts). */
-  private readonly roomUsers = new Map<string, Map<string, number>>();
+  private readonly rooms_ = new RoomIndex();
   /** Expiry second → connections whose token expires then. */
   private readonly expiries = new Map<number, Set<Connection>>();
   private heartbeatTimer: NodeJS.Timeout | undefined;
@@ -84,7 +60,7 @@ export class ConnectionManager {
     this.byId.set(conn.id, conn);
     const mine = addTo(this.byUser, conn.userId, conn);
     const firsts: string[] = [];
-    for (const room of conn.rooms) if (this.enter(conn, room)) firsts.push(room);
+    for (const room of conn.rooms) if (this.rooms_.enter(conn, room)) firsts.push(room);
     addTo(this.expiries, conn.exp, conn);
     return { firsts, userConnections: mine.size };
   }
@@ -96,7 +72,7 @@ export class ConnectionManager {
     removeFrom(this.byUser, conn.userId, conn);
     removeFrom(this.expiries, conn.exp, conn);
     const lasts: string[] = [];
-    for (const room of conn.rooms) if (this.exit(conn, room)) lasts.push(room);
+    for (const room of conn.rooms) if (this.rooms_.exit(conn, room)) lasts.push(room);
     return lasts;
   }
 
@@ -104,38 +80,23 @@ export class ConnectionManager {
   join(conn: Connection, room: string): RoomChange {
     if (conn.rooms.has(room) || !this.byId.has(conn.id)) return 'none';
     conn.rooms.add(room);
-    return this.enter(conn, room) ? 'edge' : 'changed';
+    return this.rooms_.enter(conn, room) ? 'edge' : 'changed';
   }
 
   /** Takes a connection out of a room. */
   leave(conn: Connection, room: string): RoomChange {
     if (!conn.rooms.delete(room)) return 'none';
-    return this.exit(conn, room) ? 'edge' : 'changed';
+    return this.rooms_.exit(conn, room) ? 'edge' : 'changed';
   }
 
-  /** Indexes one membership; true when it is the user's first connection in the room here. */
-  private enter(conn: Connection, room: string): boolean {
-    addTo(this.byRoom, room, conn);
-    let users = this.roomUsers.get(room);
-    if (users === undefined) this.roomUsers.set(room, (users = new Map()));
-    const n = (users.get(conn.userId) ?? 0) + 1;
-    users.set(conn.userId, n);
-    return n === 1;
+  /** Distinct users with a connection in the room here. */
+  roomUserCount(room: string): number {
+    return this.rooms_.userCount(room);
   }
 
-  /** Drops one membership; true when it was the user's last connection in the room here. */
-  private exit(conn: Connection, room: string): boolean {
-    removeFrom(this.byRoom, room, conn);
-    const users = this.roomUsers.get(room);
-    if (users === undefined) return false;
-    const n = (users.get(conn.userId) ?? 0) - 1;
-    if (n > 0) {
-      users.set(conn.userId, n);
-      return false;
-    }
-    users.delete(conn.userId);
-    if (users.size === 0) this.roomUsers.delete(room);
-    return true;
+  /** Rooms any of the user's connections here is in. */
+  roomsOfUser(userId: string): string[] {
+    return this.rooms_.ofUser(userId);
   }
 
   /** One connection by id. */
@@ -150,12 +111,12 @@ export class ConnectionManager {
 
   /** This process's connections in one room. */
   inRoom(room: string): ReadonlySet<Connection> {
-    return this.byRoom.get(room) ?? new Set();
+    return this.rooms_.connections(room) ?? new Set();
   }
 
   /** True when one of the user's connections here is in the room. */
   userInRoom(userId: string, room: string): boolean {
-    return (this.roomUsers.get(room)?.get(userId) ?? 0) > 0;
+    return this.rooms_.userConnections(room, userId) > 0;
   }
 
   /** Number of open connections here. */
@@ -175,16 +136,12 @@ export class ConnectionManager {
 
   /** Every room with a connection here. */
   rooms(): LocalRoom[] {
-    const out: LocalRoom[] = [];
-    for (const [roomId, conns] of this.byRoom) {
-      out.push({ roomId, connections: conns.size, users: this.roomUsers.get(roomId)?.size ?? 0 });
-    }
-    return out;
+    return this.rooms_.summaries();
   }
 
   /** Users in a room here, with their connection counts. */
   members(room: string): Map<string, number> {
-    return new Map(this.roomUsers.get(room));
+    return this.rooms_.members(room);
   }
 
   /** The connections an event with this target reaches, from the indexes (the target half of `entitled`). */
@@ -194,7 +151,7 @@ export class ConnectionManager {
       return c === undefined ? [] : [c];
     }
     if (target.userId !== null) return this.byUser.get(target.userId) ?? [];
-    if (target.room !== null) return this.byRoom.get(target.room) ?? [];
+    if (target.room !== null) return this.rooms_.connections(target.room) ?? [];
     return this.byId.values();
   }
 
@@ -203,7 +160,7 @@ export class ConnectionManager {
     if (target.filters === null) {
       if (target.connectionId !== null) return this.byId.has(target.connectionId) ? 1 : 0;
       if (target.userId !== null) return this.byUser.get(target.userId)?.size ?? 0;
-      if (target.room !== null) return this.byRoom.get(target.room)?.size ?? 0;
+      if (target.room !== null) return this.rooms_.connections(target.room)?.size ?? 0;
       return this.byId.size;
     }
     let n = 0;
@@ -227,7 +184,7 @@ export class ConnectionManager {
 
   /** Sends a control frame to every local connection in a room. */
   signalRoom(room: string, frame: Buffer): void {
-    const conns = this.byRoom.get(room);
+    const conns = this.rooms_.connections(room);
     if (conns === undefined) return;
     for (const c of conns) this.push(c, c.send(frame, undefined, this.now));
   }
@@ -279,9 +236,9 @@ export class ConnectionManager {
     this.onClose(conn, reason);
   }
 
-  /** Ends every connection after a last control frame (shutdown). */
-  finishAll(reason: CloseReason, frame: Buffer): void {
-    for (const c of [...this.byId.values()]) this.finish(c, reason, frame);
+  /** Ends every connection after a last frame of its own (shutdown). */
+  finishAll(reason: CloseReason, frameFor: (conn: Connection) => Buffer): void {
+    for (const c of [...this.byId.values()]) this.finish(c, reason, frameFor(c));
   }
 
   /** Writes `: ping` to every stream (one sweep for all; no per-connection timers). */

@@ -11,6 +11,10 @@ export interface HubOptions {
   maxEventBytes: number;
   maxBufferedBytes: number;
   maxConnectionsPerUser: number;
+  /** Most rooms one user belongs to (MAX_ROOMS_PER_USER). */
+  maxRoomsPerUser: number;
+  /** Most open streams on this process (MAX_STREAMS). */
+  maxStreams: number;
   /** Whether Redis backs the hub: reported as `redis` in stats. */
   redisConfigured: boolean;
   /** When this process started, ms since the epoch. */

@@ -5,10 +5,12 @@ export const ERROR_STATUS = {
   invalid_credentials: 401,
   forbidden: 403,
   not_found: 404,
+  request_timeout: 408,
   payload_too_large: 413,
   unsupported_media_type: 415,
   rate_limited: 429,
   too_many_connections: 429,
+  too_many_rooms: 429,
   internal: 500,
   unavailable: 503,
 } as const;
@@ -25,7 +27,8 @@ export interface ErrorDetail {
 /** An error with a contract code; the HTTP layer turns it into `{"error": {...}}`. */
 export class HubError extends Error {
   readonly status: number;
-  constructor(readonly code: ErrorCode, message: string, readonly details?: ErrorDetail[]) {
+  /** `retryAfterSec`: sent as `Retry-After` where waiting helps (429, 503). */
+  constructor(readonly code: ErrorCode, message: string, readonly details?: ErrorDetail[], readonly retryAfterSec?: number) {
     super(message);
     this.name = 'HubError';
     this.status = ERROR_STATUS[code];

@@ -1,7 +1,7 @@
 import type { CloseReason, Connection, SseSink } from './connection.js';
 import { Lifecycle, PresenceSignals, type HubContext, type HubDeps, type HubOptions } from './context.js';
 import type { HubEvent } from './events.js';
-import { encodeControl, encodeEvent } from './frame.js';
+import { encodeControl, encodeEvent, encodeRetry } from './frame.js';
 import { readHistory, type HistoryAnswer, type HistoryQuery } from './history.js';
 import type { BrokerListener, ControlMessage, RoomSummary } from './ports.js';
 import type { Principal } from './principal.js';
@@ -105,9 +105,14 @@ export class Hub {
     return readHistory(this.ctx, principal, q);
   }
 
-  /** True when the hub can serve everything (not shutting down, backing store reachable). */
+  /** True when the hub can serve everything (not shutting down, backing store reachable, room for streams). */
   ready(): boolean {
-    return !this.ctx.life.closing && this.ctx.broker.isHealthy();
+    return !this.ctx.life.closing && this.ctx.broker.isHealthy() && !this.streams.slots.full;
+  }
+
+  /** True while this process holds MAX_STREAMS streams. */
+  get full(): boolean {
+    return this.streams.slots.full;
   }
 
   /** Hub-wide figures for `/stats`. */
@@ -119,7 +124,13 @@ export class Hub {
   async shutdown(reason: string): Promise<void> {
     if (!this.ctx.life.beginShutdown()) return;
     this.ctx.manager.stop();
-    this.ctx.manager.finishAll('shutdown', encodeControl('shutdown', { reason, retryMs: this.ctx.opts.retryMs }));
+    const base = this.ctx.opts.retryMs;
+    // Each stream gets its own reconnection delay in RETRY_MS … 2 × RETRY_MS, as `retry:` (which
+    // plain EventSource obeys) and in the event, so clients spread their reconnects out.
+    this.ctx.manager.finishAll('shutdown', () => {
+      const retryMs = base + Math.floor(Math.random() * (base + 1));
+      return Buffer.concat([encodeRetry(retryMs), encodeControl('shutdown', { reason, retryMs })]);
+    });
     await this.ctx.life.settle();
   }
 

@@ -71,8 +71,10 @@ export interface LocalOpen {
 
 /**
  * Hub-wide presence: records each change this process's ConnectionManager made and answers
- * the hub-wide transition (a user's first or last connection in a room). The local transition
- * is passed along; one process alone has no other answer.
+ * the hub-wide transitions to announce: a user's first or last connection in a room, in rooms
+ * of at most PRESENCE_EVENTS_MAX_USERS users after the change (in a larger room every arrival
+ * would cost a frame per member). The local transition is passed along; one process alone has
+ * no other answer.
  */
 export interface Presence {
   /**
@@ -117,6 +119,8 @@ export interface Directory {
   connectionOwner(connectionId: string): Promise<string | null>;
   /** Open connections of one user. */
   userConnections(userId: string): Promise<number>;
+  /** Rooms any of the user's open connections is in. */
+  userRooms(userId: string): Promise<string[]>;
   /** True when one of the user's connections is in the room. */
   userInRoom(userId: string, room: string): Promise<boolean>;
   /** User id → connection count, for one room. */

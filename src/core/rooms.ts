@@ -2,6 +2,7 @@ import type { Connection } from './connection.js';
 import type { HubContext } from './context.js';
 import { HubError } from './errors.js';
 import { encodeControl } from './frame.js';
+import { assertRoomsFit } from './limits.js';
 import { mayJoin, maySeeRoom } from './policy.js';
 import type { ControlMessage, RoomSummary } from './ports.js';
 import type { Principal } from './principal.js';
@@ -50,9 +51,11 @@ export class Rooms {
     if (!mayJoin(principal, room)) throw new HubError('forbidden', `you may not join room "${room}"`);
     if (connectionId !== null) {
       const owner = await this.ownedConnection(principal, connectionId);
+      await assertRoomsFit(this.ctx, owner, [room]);
       await broker.publishControl({ kind: 'join', room, userId: owner, connectionId });
       return 1;
     }
+    await assertRoomsFit(this.ctx, principal.userId, [room]);
     await memberships.add(principal.userId, room);
     await broker.publishControl({ kind: 'join', room, userId: principal.userId, connectionId: null });
     return directory.userConnections(principal.userId);

@@ -1,9 +1,10 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { Connection, type CloseReason, type SseSink } from './connection.js';
 import type { HubContext } from './context.js';
 import { HubError } from './errors.js';
 import type { Metadata } from './events.js';
 import { parseEventId } from './event-id.js';
+import { StreamSlots, assertRoomsFit } from './limits.js';
 import { encodeControl, encodeEvent, encodeRetry } from './frame.js';
 import { userRoom } from './names.js';
 import { mayJoin } from './policy.js';
@@ -16,15 +17,33 @@ export interface StreamRequest {
   lastEventId: string | null;
 }
 
+/** Random bytes drawn at once for connection ids (one system call per this many connects ÷ 12). */
+const ID_POOL_BYTES = 12 * 512;
+const idPool = Buffer.alloc(ID_POOL_BYTES);
+let idPoolAt = ID_POOL_BYTES;
+
+/** A new connection id: 12 random bytes, base64url (16 characters). */
+function connectionId(): string {
+  if (idPoolAt >= ID_POOL_BYTES) {
+    randomFillSync(idPool);
+    idPoolAt = 0;
+  }
+  idPoolAt += 12;
+  return idPool.toString('base64url', idPoolAt - 12, idPoolAt);
+}
+
 /** Events read per history round trip during replay. */
 export const HISTORY_PAGE = 200;
 
 /** The stream use-case: admit, register, preamble, replay, go live; and forget a closed stream. */
 export class Streams {
   private readonly retryFrame: Buffer;
+  /** This process's stream slots (MAX_STREAMS). */
+  readonly slots: StreamSlots;
 
   constructor(private readonly ctx: HubContext) {
     this.retryFrame = encodeRetry(ctx.opts.retryMs);
+    this.slots = new StreamSlots(ctx);
   }
 
   /**
@@ -32,16 +51,27 @@ export class Streams {
    * the sink, registers the connection, writes the preamble and replays history.
    */
   async open(principal: Principal, req: StreamRequest, open: () => SseSink): Promise<Connection> {
+    this.ctx.life.assertOpen();
+    this.slots.take();
+    try {
+      return await this.admit(principal, req, open);
+    } finally {
+      this.slots.release();
+    }
+  }
+
+  private async admit(principal: Principal, req: StreamRequest, open: () => SseSink): Promise<Connection> {
     const { life, manager, presence, opts, logger } = this.ctx;
-    life.assertOpen();
     for (const room of req.rooms) {
       if (!mayJoin(principal, room)) throw new HubError('forbidden', `you may not join room "${room}"`);
     }
     const sticky = await this.stickyRooms(principal);
+    const asked = req.rooms.filter((r) => !sticky.includes(r));
+    if (asked.length > 0) await assertRoomsFit(this.ctx, principal.userId, asked);
     life.assertOpen();
 
     const conn = new Connection(
-      randomBytes(12).toString('base64url'), principal.userId, principal.role, req.metadata,
+      connectionId(), principal.userId, principal.role, req.metadata,
       principal.exp, open(), Date.now(), opts.maxBufferedBytes,
     );
     for (const room of [userRoom(principal.userId), ...sticky, ...req.rooms]) conn.rooms.add(room);
@@ -66,11 +96,11 @@ export class Streams {
     try {
       if (conn.closed !== null) return conn;
       await this.reconcileSticky(principal, conn, sticky, req.rooms);
-      conn.writeNow(this.retryFrame);
-      conn.writeNow(encodeControl('connected', {
+      // One write for the preamble (the sink adds the response head to it).
+      conn.writeNow(Buffer.concat([this.retryFrame, encodeControl('connected', {
         connectionId: conn.id, userId: conn.userId, role: conn.role, rooms: [...conn.rooms],
         nodeId: opts.nodeId, serverTime: new Date().toISOString(),
-      }));
+      })]));
       life.track('presence join', Promise.all(firsts.map((room) => this.ctx.signals.joined(room, conn.userId))));
       if (req.lastEventId !== null) await this.replay(conn, req.lastEventId);
     } catch (err) {

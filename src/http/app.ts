@@ -1,20 +1,22 @@
 import { fileURLToPath } from 'node:url';
 import compression from 'compression';
 import cors from 'cors';
-import express, { type Express, type Request, type RequestHandler } from 'express';
-import { rateLimit, ipKeyGenerator, type Store } from 'express-rate-limit';
+import express, { type Express } from 'express';
+import type { Store } from 'express-rate-limit';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Hub } from '../core/hub.js';
 import { authenticate } from './auth.js';
-import { errorHandler, notFound, sendError } from './errors.js';
+import { errorHandler, notFound } from './errors.js';
+import { loginByAddress, loginByUsername, perUser } from './rate-limits.js';
 import { jsonBody } from './json-body.js';
 import { authRouter } from './routes/auth.js';
 import { broadcastRouter } from './routes/broadcast.js';
 import { eventsRouter } from './routes/events.js';
 import { opsRouter } from './routes/ops.js';
 import { roomsRouter } from './routes/rooms.js';
+import { sdkRouter } from './routes/sdk.js';
 import type { TokenService } from './tokens.js';
 import type { UserDirectory } from './users.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -22,8 +24,6 @@ import { httpLogger } from '../observability/logger.js';
 
 /** Where the dashboard lives. */
 export const PUBLIC_DIR = fileURLToPath(new URL('../../public', import.meta.url));
-/** Window of the login rate limits, in milliseconds. */
-export const LOGIN_WINDOW_MS = 60_000;
 /** Slack over MAX_EVENT_BYTES for a publish body (target fields and JSON whitespace). */
 const BODY_SLACK_BYTES = 16_384;
 /** Most events in one batch. */
@@ -40,24 +40,6 @@ export interface AppDeps {
   startedAt: number;
   /** Rate-limit stores (Redis in cluster mode); memory when absent. */
   rateLimitStore?: (name: string) => Store;
-}
-
-function loginLimiter(deps: AppDeps, name: string, key: (req: Request) => string): RequestHandler {
-  return rateLimit({
-    windowMs: LOGIN_WINDOW_MS,
-    limit: deps.config.loginRateLimit,
-    skipSuccessfulRequests: true,
-    standardHeaders: 'draft-7',
-    legacyHeaders: false,
-    keyGenerator: key,
-    ...(deps.rateLimitStore ? { store: deps.rateLimitStore(name) } : {}),
-    handler: (req, res) => {
-      const resetTime = (req as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
-      const retryAfter = resetTime ? Math.max(1, Math.ceil((resetTime.getTime() - Date.now()) / 1000)) : LOGIN_WINDOW_MS / 1000;
-      res.setHeader('Retry-After', String(retryAfter));
-      sendError(res, 'rate_limited', 'too many login attempts; try again later');
-    },
-  });
 }
 
 /** The Express app: middleware, routers, static dashboard, error handling. */
@@ -89,19 +71,19 @@ export function createApp(deps: AppDeps): Express {
   const auth = authenticate(tokens);
   const json = jsonBody(config.maxEventBytes + BODY_SLACK_BYTES);
   const batchJson = jsonBody(MAX_BATCH * (config.maxEventBytes + 1024) + BODY_SLACK_BYTES);
+  const store = (name: string): Store | undefined => deps.rateLimitStore?.(name);
   const loginLimiters = [
-    loginLimiter(deps, 'login-ip', (req) => `ip:${ipKeyGenerator(req.ip ?? 'unknown')}`),
-    loginLimiter(deps, 'login-user', (req) => {
-      const username: unknown = (req.body as { username?: unknown } | undefined)?.username;
-      return `user:${typeof username === 'string' ? username.toLowerCase().slice(0, 128) : ''}`;
-    }),
+    loginByAddress(config.loginRateLimit, store('login-ip')),
+    loginByUsername(config.loginRateLimit, store('login-user')),
   ];
+  const userLimiter = perUser(config.userRateLimit, store('user'));
 
   app.use(opsRouter({ hub, metrics: deps.metrics, auth, nodeId: config.nodeId, startedAt: deps.startedAt }));
   app.use(authRouter({ tokens, users: deps.users, auth, json, loginLimiters }));
   app.use(eventsRouter(hub, auth));
-  app.use(roomsRouter(hub, auth, json));
+  app.use(roomsRouter(hub, auth, json, userLimiter));
   app.use(broadcastRouter(hub, auth, json, batchJson));
+  app.use(sdkRouter());
   app.use(express.static(PUBLIC_DIR, { index: 'index.html', maxAge: 0 }));
   app.use(notFound);
   app.use(errorHandler);

@@ -4,7 +4,7 @@ import { ZodError } from 'zod';
 import { ERROR_STATUS, HubError, type ErrorCode, type ErrorDetail } from '../core/errors.js';
 
 /** Writes the contract's error body on any Node response (Express's included). */
-export function sendError(res: ServerResponse, code: ErrorCode, message: string, details?: ErrorDetail[]): void {
+export function sendError(res: ServerResponse, code: ErrorCode, message: string, details?: ErrorDetail[], retryAfterSec?: number): void {
   if (res.headersSent) {
     res.destroy();
     return;
@@ -12,6 +12,7 @@ export function sendError(res: ServerResponse, code: ErrorCode, message: string,
   const body = JSON.stringify({ error: details === undefined ? { code, message } : { code, message, details } });
   res.statusCode = ERROR_STATUS[code];
   if (code === 'unauthenticated') res.setHeader('WWW-Authenticate', 'Bearer realm="roomcast"');
+  if (retryAfterSec !== undefined) res.setHeader('Retry-After', String(Math.max(1, Math.ceil(retryAfterSec))));
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
   res.setHeader('Content-Length', Buffer.byteLength(body));
   res.end(body);
@@ -34,7 +35,7 @@ interface BodyParserError {
 
 /** Maps every error to the contract's shape; unknown errors are logged and answered 500 without internals. */
 export const errorHandler: ErrorRequestHandler = (err: unknown, req, res, _next) => {
-  if (err instanceof HubError) return sendError(res, err.code, err.message, err.details);
+  if (err instanceof HubError) return sendError(res, err.code, err.message, err.details, err.retryAfterSec);
   if (err instanceof ZodError) return sendError(res, 'invalid_request', 'the request is invalid', zodDetails(err));
   const type = (err as BodyParserError | null)?.type;
   switch (type) {

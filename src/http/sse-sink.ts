@@ -54,22 +54,21 @@ export class SocketSink implements SseSink {
     return new SocketSink(socket, res);
   }
 
-  /** Sends the head once, before the first frame. From then on nothing calls the ServerResponse. */
-  private begin(): void {
-    if (this.head === null) return;
-    this.socket.write(this.head);
-    this.head = null;
-  }
-
   write(chunk: Buffer): boolean {
     if (this.socket.destroyed) return false;
-    this.begin();
-    return this.socket.write(chunk);
+    const head = this.head;
+    if (head === null) return this.socket.write(chunk);
+    // The head goes out with the first frame, in one write. From then on nothing calls the ServerResponse.
+    this.head = null;
+    return this.socket.write(Buffer.concat([Buffer.from(head, 'latin1'), chunk]));
   }
 
   writev(chunks: readonly Buffer[]): void {
     if (this.socket.destroyed) return;
-    this.begin();
+    if (this.head !== null) {
+      this.write(chunks[0] ?? Buffer.alloc(0));
+      chunks = chunks.slice(1);
+    }
     this.socket.cork();
     for (const c of chunks) this.socket.write(c);
     this.socket.uncork();

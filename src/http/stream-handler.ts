@@ -98,7 +98,7 @@ export function createStreamHandler(deps: { hub: Hub; tokens: TokenService; conf
     open(req, res).catch((err: unknown) => {
       if (err instanceof HubError) {
         logger.info({ status: err.status, code: err.code, url: redactUrl(req.url) }, 'stream refused');
-        return sendError(res, err.code, err.message, err.details);
+        return sendError(res, err.code, err.message, err.details, err.retryAfterSec);
       }
       logger.error({ err }, 'stream failed');
       sendError(res, 'internal', 'internal error');

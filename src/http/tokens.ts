@@ -1,4 +1,5 @@
-import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
+import { createSecretKey, type KeyObject } from 'node:crypto';
+import { createVerifier } from 'fast-jwt';
 import jwt from 'jsonwebtoken';
 import { z } from 'zod';
 import { isRoomId, USER_ID_RE } from '../core/names.js';
@@ -25,15 +26,34 @@ export interface TokenKeys {
   publicKey?: string | undefined;
 }
 
+/** Verified tokens remembered (fast-jwt's cache, keyed by the whole token): reconnects verify again for free. */
+export const VERIFIED_TOKEN_CACHE = 10_000;
+
+/** The `alg` of a token's header, without verifying anything; undefined when unreadable. */
+function headerAlg(token: string): unknown {
+  const dot = token.indexOf('.');
+  if (dot <= 0) return undefined;
+  try {
+    return (JSON.parse(Buffer.from(token.slice(0, dot), 'base64url').toString('utf8')) as { alg?: unknown }).alg;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Issues and verifies roomcast tokens. */
 export class TokenService {
-  /** Key objects built once: given a string, jsonwebtoken would try it as a PEM and rebuild it on every call. */
+  /** The signing key, built once (given a string, jsonwebtoken would rebuild it on every call). */
   private readonly secret: KeyObject;
-  private readonly publicKey: KeyObject | undefined;
+  /** Each verifier is pinned to one algorithm and one key. */
+  private readonly verifyHs256: (token: string) => unknown;
+  private readonly verifyRs256: ((token: string) => unknown) | undefined;
 
   constructor(keys: TokenKeys, readonly ttlSec: number) {
     this.secret = createSecretKey(Buffer.from(keys.secret, 'utf8'));
-    this.publicKey = keys.publicKey === undefined ? undefined : createPublicKey(keys.publicKey);
+    this.verifyHs256 = createVerifier({ key: keys.secret, algorithms: ['HS256'], cache: VERIFIED_TOKEN_CACHE });
+    this.verifyRs256 = keys.publicKey === undefined
+      ? undefined
+      : createVerifier({ key: keys.publicKey, algorithms: ['RS256'], cache: VERIFIED_TOKEN_CACHE });
   }
 
   /** Signs an HS256 token for a user. */
@@ -52,10 +72,7 @@ export class TokenService {
     try {
       // Each key verifies only its own algorithm: RS256 with the public key (tokens issued
       // elsewhere), HS256 with the secret (our own logins). Anything else, `none` included, fails.
-      const alg = jwt.decode(token, { complete: true })?.header.alg;
-      decoded = alg === 'RS256' && this.publicKey !== undefined
-        ? jwt.verify(token, this.publicKey, { algorithms: ['RS256'] })
-        : jwt.verify(token, this.secret, { algorithms: ['HS256'] });
+      decoded = headerAlg(token) === 'RS256' && this.verifyRs256 !== undefined ? this.verifyRs256(token) : this.verifyHs256(token);
     } catch {
       return null;
     }

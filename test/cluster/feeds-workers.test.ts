@@ -2,7 +2,7 @@
 // WORKERS=N forks N nodes sharing one port; the dev cluster command starts N processes.
 import { get } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api } from '../support/http.js';
+import { api, nodesInStats } from '../support/http.js';
 import { freeConsecutivePorts, freePort } from '../support/net.js';
 import { MAIN, ROOT, assertBuilt, cleanEnv, startChild, stopAll } from '../support/processes.js';
 import { REDIS_URL, deletePrefix, newPrefix } from '../support/redis-keys.js';
@@ -94,12 +94,7 @@ describe('WORKERS and the dev cluster command', () => {
       }),
     });
     const url = `http://127.0.0.1:${port}`;
-    await waitFor('two nodes in /stats', async () => {
-      const st = await api(url, 'GET', '/stats', { token: admin });
-      return st.status === 200 && st.body.nodes.length === 2;
-    }, 15_000, 100);
-    const st = await api(url, 'GET', '/stats', { token: admin });
-    expect(st.body.nodes.map((n: { nodeId: string }) => n.nodeId)).toEqual(['wk-w1', 'wk-w2']);
+    expect(await nodesInStats(url, admin, 2, 15_000)).toEqual(['wk-w1', 'wk-w2']);
     const seen = new Set<string>();
     for (let i = 0; i < 20 && seen.size < 2; i++) seen.add((JSON.parse(await freshGet(`${url}/health`)) as { nodeId: string }).nodeId);
     expect([...seen].sort()).toEqual(['wk-w1', 'wk-w2']);

@@ -17,6 +17,11 @@ import { Counters } from '../../src/core/counters.js';
 import type { Broker, Directory, HubCensus, IdempotencyStore, Memberships, Presence } from '../../src/core/ports.js';
 import { REDIS_URL, deleteKeys, newPrefix } from '../support/redis-keys.js';
 
+/** USER_ROOMS_TTL of the contract suites' presence nodes, in ms. */
+const USER_ROOMS_TTL_MS = 60_000;
+/** PRESENCE_EVENTS_MAX_USERS of the contract suites' presence nodes, unless a case sets its own. */
+const ANNOUNCE_MAX_USERS = 100;
+
 /** A logger that drops everything (the implementations log their Redis trouble). */
 export const silentLogger = { debug() {}, info() {}, warn() {}, error() {}, fatal() {} };
 
@@ -84,7 +89,7 @@ export interface PresenceNode {
 export interface PresenceFactory {
   name: string;
   distributed: boolean;
-  make(opts?: { shared?: string; nodeId?: string; heartbeatMs?: number; onGhostLeft?: (room: string, userId: string) => Promise<void> }): Promise<PresenceNode>;
+  make(opts?: { shared?: string; nodeId?: string; heartbeatMs?: number; announceMaxUsers?: number; onGhostLeft?: (room: string, userId: string) => Promise<void> }): Promise<PresenceNode>;
 }
 
 function node(manager: ConnectionManager, presence: PresenceStore, memberships: Memberships, nodeId: string, crash: () => void = () => {}): PresenceNode {
@@ -106,7 +111,8 @@ export function presenceFactories(fx: RedisFixture): PresenceFactory[] {
         const counters = new Counters();
         const manager = new ConnectionManager(counters);
         const nodeId = opts.nodeId ?? 'mem';
-        return node(manager, new MemoryPresence(manager, counters, nodeId, Date.now()), new MemoryMemberships(), nodeId);
+        const memberships = new MemoryMemberships(USER_ROOMS_TTL_MS);
+        return node(manager, new MemoryPresence(manager, counters, nodeId, Date.now(), opts.announceMaxUsers ?? ANNOUNCE_MAX_USERS, memberships), memberships, nodeId);
       },
     },
     {
@@ -120,10 +126,11 @@ export function presenceFactories(fx: RedisFixture): PresenceFactory[] {
         const client = await fx.client('presence');
         const presence = new RedisPresence(client, manager, {
           prefix, nodeId, heartbeatMs: opts.heartbeatMs ?? 1000, startedAt: Date.now(), counters, errors: fx.errors, logger: silentLogger,
+          userRoomsTtlMs: USER_ROOMS_TTL_MS, announceMaxUsers: opts.announceMaxUsers ?? ANNOUNCE_MAX_USERS,
           ...(opts.onGhostLeft ? { onGhostLeft: opts.onGhostLeft } : {}),
         });
         await presence.start();
-        return node(manager, presence, new RedisMemberships(client, prefix, fx.errors), nodeId, () => client.disconnect(false));
+        return node(manager, presence, new RedisMemberships(client, presence, prefix, USER_ROOMS_TTL_MS, fx.errors), nodeId, () => client.disconnect(false));
       },
     },
   ];

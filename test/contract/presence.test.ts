@@ -1,6 +1,6 @@
 // One contract for every PresenceStore: memory (one process) and Redis (hub-wide), run against both.
 import { afterAll, describe, expect, it } from 'vitest';
-import { fakeConnection } from '../support/fake-sink.js';
+import { fakeConnection, type FakeConnection } from '../support/fake-sink.js';
 import { newPrefix } from '../support/redis-keys.js';
 import { waitFor } from '../support/wait.js';
 import { RedisFixture, presenceFactories } from './harness.js';
@@ -68,6 +68,24 @@ describe.each(presenceFactories(fx))('PresenceStore contract: $name', (factory) 
     expect(await p.activeUsers()).toBe(1);
     expect(p.distributed).toBe(factory.distributed);
     await p.close?.();
+  });
+
+  it('answers presence transitions only in rooms of at most PRESENCE_EVENTS_MAX_USERS users after the change', async () => {
+    const n = await factory.make({ announceMaxUsers: 2 });
+    const [alice, bob, carol] = ['alice', 'bob', 'carol'].map((u) => fakeConnection(u, [`user:${u}`])) as [FakeConnection, FakeConnection, FakeConnection];
+    for (const c of [alice, bob, carol]) expect(await n.open(c)).toEqual([`user:${c.userId}`]);
+    expect(await n.join(alice, 'big')).toBe(true);
+    expect(await n.join(bob, 'big')).toBe(true);
+    // A third user makes the room too big to announce arrivals in...
+    expect(await n.join(carol, 'big')).toBe(false);
+    // ...and leaving brings it back to two, so that leave is announced.
+    expect(await n.leave(carol, 'big')).toBe(true);
+    expect(await n.join(carol, 'big')).toBe(false);
+    expect(await n.leave(bob, 'big')).toBe(true);
+    // Opening with a big room: no announcement for it.
+    const dave = fakeConnection('dave', ['user:dave', 'big']);
+    expect(await n.open(dave)).toEqual(['user:dave']);
+    await n.presence.close?.();
   });
 
   it('keeps user-level rooms', async () => {

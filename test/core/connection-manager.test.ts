@@ -204,13 +204,13 @@ describe('ConnectionManager: sweeps', () => {
     expect(closes).toEqual([[expiring.id, 'token-expired']]);
   });
 
-  it('finishAll ends every stream after its queued frames and a last control frame', () => {
+  it('finishAll ends every stream after its queued frames and a last frame of its own', () => {
     const { m } = manager();
     const c = fakeConnection('a');
     m.add(c);
     const ev = event();
     m.dispatch(ev, encodeEvent(ev));
-    m.finishAll('shutdown', Buffer.from('event: shutdown\ndata: {}\n\n'));
+    m.finishAll('shutdown', () => Buffer.from('event: shutdown\ndata: {}\n\n'));
     expect(c.sink.text).toBe(`${encodeEvent(ev).toString()}event: shutdown\ndata: {}\n\n`);
     expect(c.sink.ended).toBe(true);
     expect(c.closed).toBe('shutdown');

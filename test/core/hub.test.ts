@@ -25,7 +25,8 @@ async function memoryHub(): Promise<{ hub: Hub; counters: Counters }> {
   const backend = memoryBackend(config, manager, counters, Date.now());
   const hub = new Hub({
     nodeId: config.nodeId, retryMs: config.retryMs, heartbeatMs: config.heartbeatMs, maxEventBytes: config.maxEventBytes,
-    maxBufferedBytes: config.maxBufferedBytes, maxConnectionsPerUser: 2, redisConfigured: false, startedAt: Date.now(),
+    maxBufferedBytes: config.maxBufferedBytes, maxConnectionsPerUser: 2, maxRoomsPerUser: config.maxRoomsPerUser,
+    maxStreams: config.maxStreams, redisConfigured: false, startedAt: Date.now(),
   }, { ...backend, manager, counters, logger: silent });
   await hub.start();
   hubs.push(hub);
@@ -95,12 +96,15 @@ describe('Hub', () => {
     expect(third.chunks).toEqual([]);
   });
 
-  it('on shutdown ends every stream with `shutdown` and refuses publishes', async () => {
+  it('on shutdown ends every stream with `retry:` and `shutdown` (a delay in RETRY_MS … 2 × RETRY_MS) and refuses publishes', async () => {
     const { hub } = await memoryHub();
     const sink = await open(hub, 'frank');
     await hub.shutdown('SIGTERM');
     expect(hub.ready()).toBe(false);
-    expect(sink.text.endsWith('event: shutdown\ndata: {"reason":"SIGTERM","retryMs":700}\n\n')).toBe(true);
+    const [, retry, retryMs] = /retry: (\d+)\n\nevent: shutdown\ndata: \{"reason":"SIGTERM","retryMs":(\d+)\}\n\n$/.exec(sink.text) ?? [];
+    expect(retry).toBe(retryMs);
+    expect(Number(retryMs)).toBeGreaterThanOrEqual(700);
+    expect(Number(retryMs)).toBeLessThanOrEqual(1400);
     expect(sink.ended).toBe(true);
     await expect(hub.publish('svc', input())).rejects.toMatchObject({ code: 'unavailable' });
   });

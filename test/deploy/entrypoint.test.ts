@@ -105,7 +105,15 @@ describe('the image entrypoint, run as the Dockerfile declares it', () => {
     const prefix = newPrefix('entrypoint');
     const { child, url } = await startImageProcess({ DEMO: 'true', SIMULATORS: 'none', WORKERS: '2', REDIS_URL, REDIS_PREFIX: prefix });
     const token = await login(url, 'alice');
-    // Streams until both workers serve one (the kernel spreads connections over them).
+    // Both workers listening first (a slow start leaves every connection to the first one):
+    // /health names the worker that answered, and each request is a new connection.
+    const healthy = new Set<string>();
+    await waitFor('both workers answering', async () => {
+      const r = await fetch(`${url}/health`, { headers: { connection: 'close' } });
+      healthy.add(((await r.json()) as { nodeId: string }).nodeId);
+      return healthy.size === 2 || undefined;
+    }, 20_000, 50);
+    // Streams until both workers serve one (the primary spreads connections over them).
     const streams: RawStream[] = [];
     const nodes = new Set<string>();
     await waitFor('streams on both workers', async () => {

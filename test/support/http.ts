@@ -1,5 +1,6 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- JSON answers are read loosely in tests */
 // One HTTP helper for hubs reached by URL (child processes, nginx); in-process hubs have TestHub.call.
+import { waitFor } from './wait.js';
 
 /** What a request answered: its status and its body, parsed when it is JSON. */
 export interface Answer {
@@ -32,4 +33,13 @@ export async function login(base: string, username: string, password = username)
   const r = await api(base, 'POST', '/auth/login', { body: { username, password } });
   if (r.status !== 200) throw new Error(`login ${username}: ${r.status} ${JSON.stringify(r.body)}`);
   return r.body.token as string;
+}
+
+/** Waits (bounded) until `/stats`, read with `token`, lists `count` nodes; answers their ids, sorted. */
+export async function nodesInStats(base: string, token: string, count: number, timeoutMs = 10_000): Promise<string[]> {
+  return waitFor(`${count} nodes in ${base}/stats`, async () => {
+    const r = await api(base, 'GET', '/stats', { token });
+    const ids = r.status === 200 ? (r.body.nodes as { nodeId: string }[]).map((n) => n.nodeId).sort() : [];
+    return ids.length === count ? ids : undefined;
+  }, timeoutMs, 100);
 }

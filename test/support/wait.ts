@@ -1,7 +1,7 @@
 // Bounded waiting: every test awaits what it expects with a deadline, never a bare sleep.
 
-/** Resolves after `ms`; only for pacing a poll, never as a substitute for awaiting something. */
-function pause(ms: number): Promise<void> {
+/** Resolves after `ms`; only for pacing a poll or a load, never as a substitute for awaiting an outcome. */
+export function pause(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 

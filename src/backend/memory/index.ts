@@ -19,12 +19,14 @@ class LocalLease implements FeedLease {
 /** The embedded default: everything in this process's memory. */
 export function memoryBackend(config: Config, manager: ConnectionManager, counters: Counters, startedAt: number): Backend {
   const broker = new MemoryBroker(config.historySize);
-  const presence = new MemoryPresence(manager, counters, config.nodeId, startedAt);
+  const memberships = new MemoryMemberships(config.userRoomsTtlSec * 1000);
+  const presence = new MemoryPresence(manager, counters, config.nodeId, startedAt, config.presenceEventsMaxUsers, memberships);
   const idempotency = new MemoryIdempotency();
   return {
-    broker, presence, directory: presence, census: presence, memberships: new MemoryMemberships(),
+    broker, presence, directory: presence, census: presence, memberships,
     idempotency, lease: new LocalLease(),
     async close() {
+      memberships.close();
       await Promise.all([broker.close(), idempotency.close()]);
     },
   };

@@ -25,5 +25,6 @@ declare module 'ioredis' {
     roomcastPresenceReap(...args: PresenceArgs): Result<string[], Context>;
     roomcastPresenceResync(...args: PresenceArgs): Result<unknown, Context>;
     roomcastPresenceLeave(...args: PresenceArgs): Result<unknown, Context>;
+    roomcastPresenceUserRoom(...args: PresenceArgs): Result<number, Context>;
   }
 }

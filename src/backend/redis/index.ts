@@ -51,6 +51,7 @@ export async function redisBackend(
   const signals = new PresenceSignals(broker);
   const presence = new RedisPresence(cmd, manager, {
     prefix, nodeId: config.nodeId, heartbeatMs: config.heartbeatMs, startedAt, counters, errors, logger: log,
+    userRoomsTtlMs: config.userRoomsTtlSec * 1000, announceMaxUsers: config.presenceEventsMaxUsers,
     // A dead process's users leave their rooms: announced by whichever survivor reaps its state.
     onGhostLeft: (room, userId) => signals.left(room, userId),
   });
@@ -72,7 +73,7 @@ export async function redisBackend(
 
   let closing: Promise<void> | undefined;
   return {
-    broker, presence, directory: presence, census: presence, memberships: new RedisMemberships(cmd, prefix, errors),
+    broker, presence, directory: presence, census: presence, memberships: new RedisMemberships(cmd, presence, prefix, config.userRoomsTtlSec * 1000, errors),
     idempotency, lease, redisErrors: errors,
     rateLimitStore: (name) => new RedisRateLimitStore(sendCommand, `${prefix}rl:${name}:`),
     close: () => (closing ??= (async () => {

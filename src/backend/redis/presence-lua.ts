@@ -10,8 +10,10 @@
  *   P n:<node>:u          hash userId → connections on that node
  *   P n:<node>:r          hash roomId → connections on that node
  *   P n:<node>:m:<room>   hash userId → that user's connections in the room on that node
+ *   P n:<node>:x:<user>   hash roomId → that user's connections in the room on that node (room limit)
  *   P n:<node>:info       hash startedAt and delivery counters
- *   P ur:<userId>         set of the rooms the user joined at user level
+ *   P ur:<userId>         set of the rooms the user joined at user level; no TTL while the user has a
+ *                         stream anywhere, else USER_ROOMS_TTL from its last stream's close
  *   P idem:<sha256>       idempotency record
  *   P lease:feeds         the built-in feeds' lease (holder's node id)
  *   P rl:<name>:…         rate-limit counters (rate-limit-redis)
@@ -19,11 +21,16 @@
  * Redis (or Sentinel) but not on Redis Cluster.
  */
 
-/** Shared prelude of the presence scripts. ARGV[1] prefix, ARGV[2] this node, ARGV[3] key TTL (ms). */
+/**
+ * Shared prelude of the presence scripts. ARGV[1] prefix, ARGV[2] this node, ARGV[3] `<key TTL
+ * (ms)>:<PRESENCE_EVENTS_MAX_USERS>` (one argument, so every script keeps its own from ARGV[4]).
+ */
 const PRESENCE_PRELUDE = `
 local P = ARGV[1]
 local N = ARGV[2]
-local TTL = tonumber(ARGV[3])
+local ttl_s, max_s = string.match(ARGV[3], '^(%d+):(%d+)$')
+local TTL = tonumber(ttl_s)
+local ANNOUNCE_MAX = tonumber(max_s)
 local function nk(node, s) return P .. 'n:' .. node .. ':' .. s end
 local function now_ms()
   local t = redis.call('TIME')
@@ -51,6 +58,39 @@ local function hdecr(key, field)
   return v
 end
 local function touch(key) redis.call('PEXPIRE', key, TTL) end
+-- True when the room has at most ANNOUNCE_MAX users on live nodes: presence events are sent only
+-- there. Bounded work: a node over the cap answers at once, and the exact count runs only when
+-- each node is under it.
+local function small_room(live, room)
+  local sum = 0
+  for _, node in ipairs(live) do
+    local n = redis.call('HLEN', nk(node, 'm:' .. room))
+    if n > ANNOUNCE_MAX then return false end
+    sum = sum + n
+  end
+  if sum <= ANNOUNCE_MAX then return true end
+  local seen, count = {}, 0
+  for _, node in ipairs(live) do
+    for _, uid in ipairs(redis.call('HKEYS', nk(node, 'm:' .. room))) do
+      if not seen[uid] then
+        seen[uid] = true
+        count = count + 1
+        if count > ANNOUNCE_MAX then return false end
+      end
+    end
+  end
+  return true
+end
+-- The user's open connections on live nodes.
+local function user_conns(live, uid)
+  local total = 0
+  for _, node in ipairs(live) do total = total + tonumber(redis.call('HGET', nk(node, 'u'), uid) or '0') end
+  return total
+end
+-- Starts the clock on a user's memberships once the user has no stream left anywhere.
+local function expire_user_rooms(uid, ttl)
+  if ttl > 0 then redis.call('PEXPIRE', P .. 'ur:' .. uid, ttl) end
+end
 local function touch_node()
   touch(nk(N, 'c')) touch(nk(N, 'u')) touch(nk(N, 'r'))
 end
@@ -58,8 +98,10 @@ end
 
 /**
  * Opened connection. ARGV[4] connectionId, ARGV[5] userId, ARGV[6] the per-user limit, ARGV[7..] rooms.
- * Returns the rooms where it is the user's first connection hub-wide, or -1 (nothing recorded) when
- * the user already holds `limit` connections.
+ * The user's memberships stop expiring while it has a stream.
+ * Returns the rooms where it is the user's first connection hub-wide and that have at most
+ * PRESENCE_EVENTS_MAX_USERS users (presence-join goes there), or -1 (nothing recorded) when the
+ * user already holds `limit` connections.
  */
 export const OPENED_LUA = PRESENCE_PRELUDE + `
 local cid, uid, limit = ARGV[4], ARGV[5], tonumber(ARGV[6])
@@ -67,31 +109,38 @@ local c = nk(N, 'c')
 if redis.call('HEXISTS', c, cid) == 1 then return {} end
 -- The per-user limit, checked and taken in the same step, so racing connects on different
 -- processes cannot both pass it.
-local open = 0
-for _, node in ipairs(live_nodes()) do open = open + tonumber(redis.call('HGET', nk(node, 'u'), uid) or '0') end
+local open = user_conns(live_nodes(), uid)
 if open >= limit then return -1 end
+if open == 0 then redis.call('PERSIST', P .. 'ur:' .. uid) end
 local rec = {uid}
 for i = 7, #ARGV do table.insert(rec, ARGV[i]) end
 redis.call('HSET', c, cid, cjson.encode(rec))
 redis.call('HINCRBY', nk(N, 'u'), uid, 1)
+local xk = nk(N, 'x:' .. uid)
 local firsts = {}
 local live = nil
 for i = 7, #ARGV do
   local room = ARGV[i]
   redis.call('HINCRBY', nk(N, 'r'), room, 1)
+  redis.call('HINCRBY', xk, room, 1)
   local mk = nk(N, 'm:' .. room)
   local n = redis.call('HINCRBY', mk, uid, 1)
   touch(mk)
   if n == 1 then
     live = live or live_nodes()
-    if others_in_room(live, room, uid) == 0 then table.insert(firsts, room) end
+    if others_in_room(live, room, uid) == 0 and small_room(live, room) then table.insert(firsts, room) end
   end
 end
+touch(xk)
 touch_node()
 return firsts
 `;
 
-/** Closed connection. ARGV[4] connectionId. Returns the rooms where it was the user's last connection hub-wide. */
+/**
+ * Closed connection. ARGV[4] connectionId, ARGV[5] USER_ROOMS_TTL (ms). Returns the rooms where it
+ * was the user's last connection hub-wide and that are left with at most PRESENCE_EVENTS_MAX_USERS
+ * users; its user's memberships start expiring with its last stream.
+ */
 export const CLOSED_LUA = PRESENCE_PRELUDE + `
 local c = nk(N, 'c')
 local raw = redis.call('HGET', c, ARGV[4])
@@ -101,19 +150,23 @@ local rec = cjson.decode(raw)
 local uid = rec[1]
 hdecr(nk(N, 'u'), uid)
 local lasts = {}
-local live = nil
+local live = live_nodes()
 for i = 2, #rec do
   local room = rec[i]
   hdecr(nk(N, 'r'), room)
+  hdecr(nk(N, 'x:' .. uid), room)
   if hdecr(nk(N, 'm:' .. room), uid) == 0 then
-    live = live or live_nodes()
-    if others_in_room(live, room, uid) == 0 then table.insert(lasts, room) end
+    if others_in_room(live, room, uid) == 0 and small_room(live, room) then table.insert(lasts, room) end
   end
 end
+if user_conns(live, uid) == 0 then expire_user_rooms(uid, tonumber(ARGV[5])) end
 return lasts
 `;
 
-/** Join (ARGV[6] = '1') or leave ('0') of one connection. ARGV[4] connectionId, ARGV[5] room. Returns 1 when first/last hub-wide. */
+/**
+ * Join (ARGV[6] = '1') or leave ('0') of one connection. ARGV[4] connectionId, ARGV[5] room. Returns
+ * 1 when first/last hub-wide in a room of at most PRESENCE_EVENTS_MAX_USERS users after the change.
+ */
 export const MEMBERSHIP_LUA = PRESENCE_PRELUDE + `
 local c = nk(N, 'c')
 local raw = redis.call('HGET', c, ARGV[4])
@@ -128,17 +181,21 @@ local n
 if join then
   table.insert(rec, room)
   redis.call('HINCRBY', nk(N, 'r'), room, 1)
+  redis.call('HINCRBY', nk(N, 'x:' .. uid), room, 1)
+  touch(nk(N, 'x:' .. uid))
   n = redis.call('HINCRBY', mk, uid, 1)
   touch(mk)
   touch_node()
 else
   table.remove(rec, at)
   hdecr(nk(N, 'r'), room)
+  hdecr(nk(N, 'x:' .. uid), room)
   n = hdecr(mk, uid)
 end
 redis.call('HSET', c, ARGV[4], cjson.encode(rec))
 if (join and n == 1) or (not join and n == 0) then
-  if others_in_room(live_nodes(), room, uid) == 0 then return 1 end
+  local live = live_nodes()
+  if others_in_room(live, room, uid) == 0 and small_room(live, room) then return 1 end
 end
 return 0
 `;
@@ -146,6 +203,7 @@ return 0
 /**
  * Hub-wide reads over the live nodes. ARGV[4] operation, ARGV[5..] its arguments:
  *   user-conns uid → n;  owner cid → userId|false;  in-room uid room → 0|1;  count-room room → n;
+ *   user-rooms uid → {room, …} (rooms any of the user's connections is in);
  *   count-all → n;  rooms → {room, connections, users, …};  members room → {uid, n, …};
  *   active-users → n;  nodes → {nodeId, connections, {infoField, value, …}, …}
  */
@@ -153,9 +211,15 @@ export const READ_LUA = PRESENCE_PRELUDE + `
 local op = ARGV[4]
 local live = live_nodes()
 if op == 'user-conns' then
-  local total = 0
-  for _, node in ipairs(live) do total = total + tonumber(redis.call('HGET', nk(node, 'u'), ARGV[5]) or '0') end
-  return total
+  return user_conns(live, ARGV[5])
+elseif op == 'user-rooms' then
+  local seen, out = {}, {}
+  for _, node in ipairs(live) do
+    for _, room in ipairs(redis.call('HKEYS', nk(node, 'x:' .. ARGV[5]))) do
+      if not seen[room] then seen[room] = true table.insert(out, room) end
+    end
+  end
+  return out
 elseif op == 'owner' then
   for _, node in ipairs(live) do
     local raw = redis.call('HGET', nk(node, 'c'), ARGV[5])
@@ -242,6 +306,7 @@ if #fields > 0 then redis.call('HSET', info, unpack(fields)) end
 touch(info)
 touch_node()
 for _, room in ipairs(redis.call('HKEYS', nk(N, 'r'))) do touch(nk(N, 'm:' .. room)) end
+for _, uid in ipairs(redis.call('HKEYS', nk(N, 'u'))) do touch(nk(N, 'x:' .. uid)) end
 local out = {existed}
 for _, node in ipairs(redis.call('ZRANGEBYSCORE', P .. 'nodes', '-inf', string.format('%.0f', now))) do
   if node ~= N then table.insert(out, node) end
@@ -253,13 +318,16 @@ return out
 const DROP_NODE = `
 local function drop_node(node)
   for _, room in ipairs(redis.call('HKEYS', nk(node, 'r'))) do redis.call('DEL', nk(node, 'm:' .. room)) end
+  for _, uid in ipairs(redis.call('HKEYS', nk(node, 'u'))) do redis.call('DEL', nk(node, 'x:' .. uid)) end
   redis.call('DEL', nk(node, 'c'), nk(node, 'u'), nk(node, 'r'))
 end
 `;
 
 /**
- * Reaps a dead node ARGV[4]: only when its deadline passed and nobody reaped it yet. Returns
- * {room, userId, …} for users whose last connection in a room died with it (presence-leave).
+ * Reaps a dead node ARGV[4] (ARGV[5] USER_ROOMS_TTL in ms): only when its deadline passed and
+ * nobody reaped it yet; its users with no stream left start their memberships' expiry. Returns
+ * {room, userId, …} for users whose last connection in a room died with it, in rooms left with at
+ * most PRESENCE_EVENTS_MAX_USERS users (presence-leave).
  */
 export const REAP_LUA = PRESENCE_PRELUDE + DROP_NODE + `
 local D = ARGV[4]
@@ -274,11 +342,15 @@ for _, room in ipairs(redis.call('HKEYS', nk(D, 'r'))) do
     for _, node in ipairs(live) do
       if node ~= D then total = total + tonumber(redis.call('HGET', nk(node, 'm:' .. room), uid) or '0') end
     end
-    if total == 0 then table.insert(gone, room) table.insert(gone, uid) end
+    if total == 0 and small_room(live, room) then table.insert(gone, room) table.insert(gone, uid) end
   end
 end
+local users = redis.call('HKEYS', nk(D, 'u'))
 drop_node(D)
 redis.call('DEL', nk(D, 'info'))
+for _, uid in ipairs(users) do
+  if user_conns(live, uid) == 0 then expire_user_rooms(uid, tonumber(ARGV[5])) end
+end
 return gone
 `;
 
@@ -297,6 +369,8 @@ for _, item in ipairs(snap) do
     local room = item[i]
     table.insert(rec, room)
     redis.call('HINCRBY', nk(N, 'r'), room, 1)
+    redis.call('HINCRBY', nk(N, 'x:' .. uid), room, 1)
+    touch(nk(N, 'x:' .. uid))
     local mk = nk(N, 'm:' .. room)
     redis.call('HINCRBY', mk, uid, 1)
     touch(mk)
@@ -312,5 +386,21 @@ export const LEAVE_LUA = PRESENCE_PRELUDE + DROP_NODE + `
 drop_node(N)
 redis.call('DEL', nk(N, 'info'))
 redis.call('ZREM', P .. 'nodes', N)
+return 1
+`;
+
+/**
+ * User-level membership. ARGV[4] userId, ARGV[5] room, ARGV[6] '1' add / '0' remove, ARGV[7]
+ * USER_ROOMS_TTL (ms). The set keeps no TTL while the user has a stream anywhere.
+ */
+export const USER_ROOM_LUA = PRESENCE_PRELUDE + `
+local uid, room = ARGV[4], ARGV[5]
+local key = P .. 'ur:' .. uid
+if ARGV[6] == '1' then
+  redis.call('SADD', key, room)
+  if user_conns(live_nodes(), uid) == 0 then expire_user_rooms(uid, tonumber(ARGV[7])) end
+else
+  redis.call('SREM', key, room)
+end
 return 1
 `;

@@ -8,7 +8,7 @@ import type {
 import type { RedisErrors, RedisLogger } from './client.js';
 import './commands.js';
 import {
-  CLOSED_LUA, HEARTBEAT_LUA, LEAVE_LUA, MEMBERSHIP_LUA, OPENED_LUA, READ_LUA, REAP_LUA, RESYNC_LUA,
+  CLOSED_LUA, HEARTBEAT_LUA, LEAVE_LUA, MEMBERSHIP_LUA, OPENED_LUA, READ_LUA, REAP_LUA, RESYNC_LUA, USER_ROOM_LUA,
 } from './presence-lua.js';
 
 /**
@@ -26,6 +26,10 @@ export interface RedisPresenceOptions {
   nodeId: string;
   heartbeatMs: number;
   startedAt: number;
+  /** How long a user's memberships outlive its last stream (USER_ROOMS_TTL), ms. */
+  userRoomsTtlMs: number;
+  /** Presence transitions are answered only for rooms of at most this many users (PRESENCE_EVENTS_MAX_USERS). */
+  announceMaxUsers: number;
   counters: Counters;
   errors: RedisErrors;
   logger: RedisLogger;
@@ -37,7 +41,7 @@ export interface RedisPresenceOptions {
 const SCRIPTS = {
   roomcastPresenceOpened: OPENED_LUA, roomcastPresenceClosed: CLOSED_LUA, roomcastPresenceMembership: MEMBERSHIP_LUA,
   roomcastPresenceRead: READ_LUA, roomcastPresenceHeartbeat: HEARTBEAT_LUA, roomcastPresenceReap: REAP_LUA,
-  roomcastPresenceResync: RESYNC_LUA, roomcastPresenceLeave: LEAVE_LUA,
+  roomcastPresenceResync: RESYNC_LUA, roomcastPresenceLeave: LEAVE_LUA, roomcastPresenceUserRoom: USER_ROOM_LUA,
 } as const;
 type ScriptName = keyof typeof SCRIPTS;
 
@@ -54,6 +58,8 @@ export class RedisPresence implements Presence, Directory, HubCensus {
   readonly distributed = true;
   private readonly ttlMs: number;
   private readonly windowMs: number;
+  /** The prelude's third argument: key TTL and the presence-event room size cap. */
+  private readonly limits: string;
   private timer: NodeJS.Timeout | undefined;
   private beating: Promise<void> | undefined;
   /** Writes that failed since the last successful resync (a resync is due while this moves). */
@@ -66,6 +72,7 @@ export class RedisPresence implements Presence, Directory, HubCensus {
   constructor(private readonly redis: Redis, private readonly manager: ConnectionManager, private readonly opts: RedisPresenceOptions) {
     this.ttlMs = opts.heartbeatMs * KEY_TTL_BEATS;
     this.windowMs = Math.ceil(opts.heartbeatMs * DEAD_AFTER_BEATS);
+    this.limits = `${this.ttlMs}:${opts.announceMaxUsers}`;
     for (const [name, lua] of Object.entries(SCRIPTS)) redis.defineCommand(name, { numberOfKeys: 0, lua });
     // After a reconnection, whatever failed meanwhile is rewritten at once rather than at the next beat.
     redis.on('ready', () => {
@@ -75,8 +82,9 @@ export class RedisPresence implements Presence, Directory, HubCensus {
     });
   }
 
-  private run<T>(op: string, script: ScriptName, args: (string | number)[], context: object = {}): Promise<T> {
-    const call = this.redis[script](this.opts.prefix, this.opts.nodeId, this.ttlMs, ...args) as Promise<unknown>;
+  /** Runs one of the presence scripts with this node's prelude arguments. */
+  run<T>(op: string, script: ScriptName, args: (string | number)[], context: object = {}): Promise<T> {
+    const call = this.redis[script](this.opts.prefix, this.opts.nodeId, this.limits, ...args) as Promise<unknown>;
     return this.opts.errors.guard(op, call, context) as Promise<T>;
   }
 
@@ -139,7 +147,7 @@ export class RedisPresence implements Presence, Directory, HubCensus {
   }
 
   private async reap(node: string): Promise<void> {
-    const gone = await this.run<string[]>('reap', 'roomcastPresenceReap', [node], { deadNode: node });
+    const gone = await this.run<string[]>('reap', 'roomcastPresenceReap', [node, this.opts.userRoomsTtlMs], { deadNode: node });
     if (gone.length === 0) return;
     this.opts.logger.warn({ deadNode: node, presenceLeaves: gone.length / 2 }, 'reaped the state of a dead process');
     for (let i = 0; i + 1 < gone.length; i += 2) {
@@ -160,7 +168,7 @@ export class RedisPresence implements Presence, Directory, HubCensus {
   }
 
   closed(conn: ConnectionInfo): Promise<string[]> {
-    return this.write('presence-closed', 'roomcastPresenceClosed', [conn.id], { connectionId: conn.id });
+    return this.write('presence-closed', 'roomcastPresenceClosed', [conn.id, this.opts.userRoomsTtlMs], { connectionId: conn.id });
   }
 
   async joined(conn: ConnectionInfo, room: string): Promise<boolean> {
@@ -179,6 +187,10 @@ export class RedisPresence implements Presence, Directory, HubCensus {
 
   async userConnections(userId: string): Promise<number> {
     return this.read<number>('user-conns', userId);
+  }
+
+  async userRooms(userId: string): Promise<string[]> {
+    return this.read<string[]>('user-rooms', userId);
   }
 
   async connectionOwner(connectionId: string): Promise<string | null> {

@@ -18,7 +18,8 @@ export function opsRouter(opts: { hub: Hub; metrics: Metrics; auth: RequestHandl
       res.json({ status: 'ready', nodeId });
       return;
     }
-    sendError(res, 'unavailable', hub.closing ? 'the process is shutting down' : 'Redis is unreachable');
+    const why = hub.closing ? 'the process is shutting down' : hub.full ? 'the process holds MAX_STREAMS streams' : 'Redis is unreachable';
+    sendError(res, 'unavailable', why);
   });
 
   router.get('/stats', auth, requireRole('publisher', 'admin'), async (_req, res) => {

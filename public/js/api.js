@@ -1,3 +1,4 @@
+// @ts-check
 // Thin client for roomcast's HTTP API. Authentication is the HttpOnly `roomcast_token`
 // cookie that POST /auth/login sets; the page never sees or stores the token itself.
 
@@ -61,6 +62,25 @@ export function describeError(r) {
   }
   if (r.retryAfter) text += ` Try again in ${r.retryAfter} s.`;
   return text;
+}
+
+/**
+ * A failure the client library threw (a RoomcastError, or anything else) in the shape describeError reads.
+ * @param {unknown} err
+ * @returns {{ status: number, error: ApiError, retryAfter: number | null }}
+ */
+export function failureOf(err) {
+  const e = /** @type {{ status?: unknown, code?: unknown, message?: unknown, details?: unknown, retryAfterMs?: unknown }} */ (err ?? {});
+  const retryMs = typeof e.retryAfterMs === 'number' ? e.retryAfterMs : null;
+  return {
+    status: typeof e.status === 'number' ? e.status : 0,
+    error: {
+      code: typeof e.code === 'string' ? e.code : 'error',
+      message: typeof e.message === 'string' ? e.message : String(err),
+      ...(Array.isArray(e.details) ? { details: e.details } : {}),
+    },
+    retryAfter: retryMs === null ? null : Math.ceil(retryMs / 1000),
+  };
 }
 
 /** Room ids and event types, as the contract defines them. */
