@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { WEBHOOK_TYPES, type WebhookType } from './core/webhooks.js';
 
 /** Default HTTP port. */
 export const DEFAULT_PORT = 3000;
@@ -45,9 +46,23 @@ const FALLBACK_OPEN_FILES = 1024;
 export const SIMULATOR_NAMES = ['time', 'stock', 'chat'] as const;
 /** Minimum HS256 secret length outside demo mode, in bytes. */
 export const MIN_SECRET_BYTES = 32;
+/** Minimum WEBHOOK_SECRET length, in bytes. */
+export const MIN_WEBHOOK_SECRET_BYTES = 32;
+/** Default time a webhook batch is retried before it is given up, in seconds (5 minutes). */
+export const WEBHOOK_RETRY_FOR_SEC = 300;
 
 /** One built-in feed's name. */
 export type SimulatorName = (typeof SIMULATOR_NAMES)[number];
+
+/** Where and what the hub reports by webhook (WEBHOOK_*). */
+export interface WebhookConfig {
+  readonly url: string;
+  readonly secret: string;
+  /** The event types reported (WEBHOOK_EVENTS), in WEBHOOK_TYPES order. */
+  readonly events: readonly WebhookType[];
+  /** How long one batch is retried before it is given up, ms. */
+  readonly retryForMs: number;
+}
 
 /** The validated, frozen configuration of one process. */
 export interface Config {
@@ -82,6 +97,8 @@ export interface Config {
   readonly maxStreams: number;
   readonly requestTimeoutMs: number;
   readonly presenceEventsMaxUsers: number;
+  /** Unset: no webhooks. */
+  readonly webhook: WebhookConfig | undefined;
 }
 
 /** Thrown when a variable is missing or invalid; its message names the variable. */
@@ -99,6 +116,7 @@ export const CONFIG_VARIABLES = [
   'MAX_CONNECTIONS_PER_USER', 'CORS_ORIGINS', 'DEMO', 'USERS_FILE', 'SIMULATORS', 'LOG_LEVEL',
   'TRUST_PROXY', 'SHUTDOWN_TIMEOUT_MS', 'WORKERS', 'LOGIN_RATE_LIMIT', 'MAX_ROOMS_PER_USER', 'USER_ROOMS_TTL',
   'USER_RATE_LIMIT', 'MAX_STREAMS', 'REQUEST_TIMEOUT_MS', 'PRESENCE_EVENTS_MAX_USERS',
+  'WEBHOOK_URL', 'WEBHOOK_SECRET', 'WEBHOOK_EVENTS', 'WEBHOOK_RETRY_FOR',
 ] as const;
 
 type Env = Record<string, string | undefined>;
@@ -148,6 +166,40 @@ export function openFileLimit(): number {
   } catch {
     return FALLBACK_OPEN_FILES;
   }
+}
+
+/**
+ * WEBHOOK_URL with its secret, events and retry window; undefined without a URL (the other three
+ * are still checked, so a typo never passes silently).
+ */
+function webhookVars(env: Env): WebhookConfig | undefined {
+  const eventsRaw = env.WEBHOOK_EVENTS?.trim();
+  const named = eventsRaw ? eventsRaw.split(',').map((s) => s.trim()).filter(Boolean) : [...WEBHOOK_TYPES];
+  for (const name of named) {
+    if (!(WEBHOOK_TYPES as readonly string[]).includes(name)) {
+      throw new ConfigError('WEBHOOK_EVENTS', `unknown event "${name}" (known: ${WEBHOOK_TYPES.join(', ')})`);
+    }
+  }
+  if (named.length === 0) throw new ConfigError('WEBHOOK_EVENTS', `must name at least one of ${WEBHOOK_TYPES.join(', ')}`);
+  const events: WebhookType[] = WEBHOOK_TYPES.filter((t) => named.includes(t));
+  const retryForMs = durationVar(env, 'WEBHOOK_RETRY_FOR', WEBHOOK_RETRY_FOR_SEC) * 1000;
+  const url = env.WEBHOOK_URL?.trim() || undefined;
+  if (url === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError('WEBHOOK_URL', 'must be an http:// or https:// URL');
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new ConfigError('WEBHOOK_URL', `must be an http:// or https:// URL, not ${parsed.protocol}`);
+  }
+  const secret = env.WEBHOOK_SECRET ?? '';
+  if (secret === '') throw new ConfigError('WEBHOOK_SECRET', `is required with WEBHOOK_URL (at least ${MIN_WEBHOOK_SECRET_BYTES} bytes)`);
+  if (Buffer.byteLength(secret) < MIN_WEBHOOK_SECRET_BYTES) {
+    throw new ConfigError('WEBHOOK_SECRET', `must be at least ${MIN_WEBHOOK_SECRET_BYTES} bytes`);
+  }
+  return Object.freeze({ url: parsed.href, secret, events: Object.freeze(events), retryForMs });
 }
 
 const nodeIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/);
@@ -263,6 +315,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxStreams: intVar(env, 'MAX_STREAMS', Math.max(1, openFileLimit() - STREAM_FD_RESERVE), 1, 10_000_000),
     requestTimeoutMs: intVar(env, 'REQUEST_TIMEOUT_MS', REQUEST_TIMEOUT_MS, 100, 3_600_000),
     presenceEventsMaxUsers: intVar(env, 'PRESENCE_EVENTS_MAX_USERS', PRESENCE_EVENTS_MAX_USERS, 0, 1_000_000),
+    webhook: webhookVars(env),
   };
   return Object.freeze(config);
 }

@@ -14,7 +14,10 @@ import { TokenService } from './http/tokens.js';
 import { UserDirectory } from './http/users.js';
 import { createLogger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
+import { WebhookMetrics } from './observability/webhook-metrics.js';
 import { startSimulators } from './simulators/index.js';
+import { WebhookDispatcher } from './webhooks/dispatcher.js';
+import { WebhookSender } from './webhooks/sender.js';
 
 /**
  * Connections the kernel may queue for accept: a storm of reconnects after a deploy arrives in
@@ -111,6 +114,16 @@ export async function startHub(config: Config, opts: { logger?: Logger } = {}): 
   });
   const port = (server.address() as AddressInfo).port;
 
+  // Webhooks: delivered by whichever one process holds the delivery lease (always this one in memory mode).
+  let webhooks: WebhookDispatcher | undefined;
+  if (config.webhook !== undefined && backend.webhooks !== undefined) {
+    const dispatcher = new WebhookDispatcher(backend.webhooks.queue, new WebhookSender(config.webhook.url, config.webhook.secret), {
+      retryForMs: config.webhook.retryForMs, observer: new WebhookMetrics(metrics.registry), logger,
+    });
+    backend.webhooks.lease.start(() => dispatcher.start(), () => void dispatcher.pause());
+    webhooks = dispatcher;
+  }
+
   let feeds: { stop(): void } | undefined;
   if (config.simulators.length > 0) {
     const publisher = {
@@ -141,10 +154,14 @@ export async function startHub(config: Config, opts: { logger?: Logger } = {}): 
     await backend.lease.stop();
     await hubDone;
     server.closeIdleConnections();
+    // The streams' ends are recorded by now: their webhooks get one attempt before the deadline.
+    const webhooksDone = webhooks?.stop(Math.max(0, config.shutdownTimeoutMs - 500));
     // Requests in flight finish; whatever is still open at the deadline is cut.
     const deadline = new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, config.shutdownTimeoutMs - 500)).unref());
     await Promise.race([closed, deadline]);
     server.closeAllConnections();
+    await webhooksDone;
+    await backend.webhooks?.lease.stop();
     await backend.close();
     logger.info('shutdown complete');
   })());

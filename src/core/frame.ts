@@ -86,6 +86,22 @@ export function encodeEvent(ev: HubEvent, dataJson: string = JSON.stringify(ev.d
   return Buffer.from(ID_FIELD + ev.id + p.afterId + ev.id + p.afterDataId + dataJson + p.afterData);
 }
 
+/** Frames already encoded, by event object: an event replayed to many streams is encoded once. */
+const encoded = new WeakMap<HubEvent, Buffer>();
+
+/**
+ * The frame of an event, encoded once per event object and shared by every stream it goes to
+ * (live or replayed); `known` is a frame the broker already has (the Redis bus carries it).
+ */
+export function frameOf(ev: HubEvent, known?: Buffer): Buffer {
+  let frame = encoded.get(ev);
+  if (frame === undefined) {
+    frame = known ?? encodeEvent(ev, ev.dataJson);
+    encoded.set(ev, frame);
+  }
+  return frame;
+}
+
 /** The encoded size of a draft's frame once it has an id and a timestamp (both fixed width). */
 export function frameBytes(draft: EventDraft, dataJson: string): number {
   const p = eventFrameParts({ ...draft, timestamp: 'T'.repeat(ISO_TIMESTAMP_CHARS) });

@@ -1,7 +1,7 @@
 import type { CloseReason, Connection, SseSink } from './connection.js';
 import { Lifecycle, PresenceSignals, type HubContext, type HubDeps, type HubOptions } from './context.js';
 import type { HubEvent } from './events.js';
-import { encodeControl, encodeEvent, encodeRetry } from './frame.js';
+import { encodeControl, encodeRetry, frameOf } from './frame.js';
 import { readHistory, type HistoryAnswer, type HistoryQuery } from './history.js';
 import type { BrokerListener, ControlMessage, RoomSummary } from './ports.js';
 import type { Principal } from './principal.js';
@@ -41,7 +41,7 @@ export class Hub {
 
   /** The one entry of events into this process's sockets: the frame is encoded once per event. */
   private deliver(ev: HubEvent, frame: Buffer | undefined): void {
-    const n = this.ctx.manager.dispatch(ev, frame ?? encodeEvent(ev, ev.dataJson));
+    const n = this.ctx.manager.dispatch(ev, frameOf(ev, frame));
     if (n > 0) this.ctx.observer?.dispatched(Date.now() - Date.parse(ev.timestamp));
   }
 

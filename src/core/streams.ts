@@ -5,7 +5,7 @@ import { HubError } from './errors.js';
 import type { Metadata } from './events.js';
 import { parseEventId } from './event-id.js';
 import { StreamSlots, assertRoomsFit } from './limits.js';
-import { encodeControl, encodeEvent, encodeRetry } from './frame.js';
+import { encodeControl, encodeRetry, frameOf } from './frame.js';
 import { userRoom } from './names.js';
 import { mayJoin } from './policy.js';
 import type { Principal } from './principal.js';
@@ -157,11 +157,14 @@ export class Streams {
         if (conn.closed !== null || conn.sink.closed) return;
         after = ev.id;
         if (!conn.entitled(ev)) continue;
-        conn.writeReplayed(encodeEvent(ev, ev.dataJson), ev.id);
+        conn.writeReplayed(frameOf(ev), ev.id);
         counters.replayed();
       }
       if (!slice.more || conn.closed !== null) return;
+      // Pages from memory resolve at once: let I/O and timers (heartbeats, live delivery) run
+      // between pages, so a storm of replays cannot hold the loop.
       if (conn.congested) await conn.sink.drained();
+      else await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
 

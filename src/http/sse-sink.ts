@@ -51,7 +51,11 @@ export class SocketSink implements SseSink {
     const socket = res.socket as Socket;
     socket.setNoDelay(true);
     socket.setTimeout(0);
-    return new SocketSink(socket, res);
+    const sink = new SocketSink(socket, res);
+    // The response object is done with (its head is in the sink): unhooked from the socket, it
+    // and its buffers are not kept alive for the stream's whole life.
+    res.detachSocket(socket);
+    return sink;
   }
 
   write(chunk: Buffer): boolean {

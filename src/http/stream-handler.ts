@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Connection } from '../core/connection.js';
@@ -50,6 +51,29 @@ function queryRecord(url: string): Record<string, string | string[]> {
   return out;
 }
 
+/** What the socket's close listener needs to know: the connection, once there is one. */
+interface StreamState {
+  conn?: Connection;
+  gone: boolean;
+}
+
+/**
+ * The client may leave while the stream is being admitted or replayed, or any time after. The
+ * listener is made here, apart from the request handler, so that what it keeps alive for the
+ * stream's life is this state and nothing of the request.
+ */
+function watchClose(socket: Socket, hub: Hub, logger: Logger): StreamState {
+  const state: StreamState = { gone: false };
+  socket.once('close', () => {
+    state.gone = true;
+    if (state.conn !== undefined) {
+      hub.closeStream(state.conn);
+      logger.debug({ connectionId: state.conn.id, userId: state.conn.userId, reason: state.conn.closed ?? 'client' }, 'stream closed');
+    }
+  });
+  return state;
+}
+
 /**
  * `GET /events`, served beside Express rather than through it: a stream lives for hours, so it
  * should not keep a router's, compressor's and request logger's per-request state alive. The
@@ -72,16 +96,7 @@ export function createStreamHandler(deps: { hub: Hub; tokens: TokenService; conf
     const lastRaw = typeof header === 'string' ? header : queryString(query, 'lastEventId');
     const lastEventId = lastRaw === undefined || lastRaw === '' ? null : lastRaw.slice(0, MAX_LAST_EVENT_ID_CHARS);
 
-    // The client may leave while the stream is being admitted or replayed.
-    const state: { conn?: Connection; gone: boolean } = { gone: false };
-    const socket = req.socket;
-    socket.once('close', () => {
-      state.gone = true;
-      if (state.conn !== undefined) {
-        hub.closeStream(state.conn);
-        logger.debug({ connectionId: state.conn.id, userId: state.conn.userId, reason: state.conn.closed ?? 'client' }, 'stream closed');
-      }
-    });
+    const state = watchClose(req.socket, hub, logger);
     state.conn = await hub.openStream(principal, { rooms, metadata, lastEventId }, () => SocketSink.open(res));
     logger.info({ connectionId: state.conn.id, userId: principal.userId, url: redactUrl(url) }, 'stream opened');
     if (state.gone) hub.closeStream(state.conn);

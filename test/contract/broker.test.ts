@@ -167,4 +167,37 @@ describe.each(brokerFactories(fx))('Broker contract: $name', (factory) => {
     await broker.close();
     await publisher.close();
   });
+
+  it('answers replays after a recent id from the events it saw, and shares one read among concurrent replays of an older range', async () => {
+    const prefix = newPrefix('broker-recent');
+    fx.prefixes.add(prefix);
+    const publisher = new RedisBroker(await fx.client('cmd'), await fx.client('sub'), { prefix, historySize: 1000, errors: fx.errors, logger: silentLogger });
+    await publisher.subscribe(recorder());
+    const before: string[] = [];
+    for (let i = 0; i < 5; i++) before.push((await publisher.publish(draft({ data: i }))).id);
+    // A process that subscribes now: events before it are only in Redis, events after it pass by.
+    const cmd = await fx.client('cmd-counted');
+    let reads = 0;
+    const xrange = cmd.xrange.bind(cmd);
+    cmd.xrange = ((...args: Parameters<typeof xrange>) => {
+      reads++;
+      return xrange(...args);
+    }) as typeof cmd.xrange;
+    const broker = new RedisBroker(cmd, await fx.client('sub'), { prefix, historySize: 1000, errors: fx.errors, logger: silentLogger });
+    const rec = recorder();
+    await broker.subscribe(rec);
+    const after: string[] = [];
+    for (let i = 5; i < 10; i++) after.push((await publisher.publish(draft({ data: i }))).id);
+    await waitFor('deliveries', () => rec.ids().length === 5, 5000);
+    reads = 0;
+    const recent = await Promise.all(Array.from({ length: 50 }, () => broker.historyAfter(after[1]!, 100)));
+    for (const slice of recent) expect(slice.events.map((e) => e.id)).toEqual(after.slice(2));
+    expect(await broker.historyHas(after[3]!)).toBe(true);
+    expect(reads).toBe(0);
+    const older = await Promise.all(Array.from({ length: 50 }, () => broker.historyAfter(before[2]!, 100)));
+    for (const slice of older) expect(slice.events.map((e) => e.id)).toEqual([...before.slice(3), ...after]);
+    expect(reads).toBe(1);
+    await broker.close();
+    await publisher.close();
+  });
 });

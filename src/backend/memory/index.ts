@@ -7,8 +7,9 @@ import { MemoryBroker } from './broker.js';
 import { MemoryIdempotency } from './idempotency.js';
 import { MemoryMemberships } from './memberships.js';
 import { MemoryPresence } from './presence.js';
+import { MemoryWebhookQueue } from './webhook-queue.js';
 
-/** One process is always the only holder of the feeds lease. */
+/** One process is always the only holder of a lease (the feeds', the webhook delivery's). */
 class LocalLease implements FeedLease {
   start(onAcquire: () => void): void {
     onAcquire();
@@ -20,11 +21,13 @@ class LocalLease implements FeedLease {
 export function memoryBackend(config: Config, manager: ConnectionManager, counters: Counters, startedAt: number): Backend {
   const broker = new MemoryBroker(config.historySize);
   const memberships = new MemoryMemberships(config.userRoomsTtlSec * 1000);
-  const presence = new MemoryPresence(manager, counters, config.nodeId, startedAt, config.presenceEventsMaxUsers, memberships);
+  const webhookQueue = config.webhook && new MemoryWebhookQueue(manager, config.webhook.events);
+  const presence = new MemoryPresence(manager, counters, config.nodeId, startedAt, config.presenceEventsMaxUsers, memberships, webhookQueue);
   const idempotency = new MemoryIdempotency();
   return {
     broker, presence, directory: presence, census: presence, memberships,
     idempotency, lease: new LocalLease(),
+    ...(webhookQueue ? { webhooks: { queue: webhookQueue, lease: new LocalLease() } } : {}),
     async close() {
       memberships.close();
       await Promise.all([broker.close(), idempotency.close()]);

@@ -12,6 +12,21 @@ export interface UserActivity {
 }
 
 /**
+ * Who hears each transition as this process's presence records it, with the ConnectionManager
+ * already changed (webhooks: memory/webhook-queue.ts).
+ */
+export interface PresenceTransitions {
+  /** An opened connection; `firsts`: rooms where it is its user's first connection. */
+  opened(conn: ConnectionInfo, firsts: readonly string[]): void;
+  /** A closed connection; `lasts`: rooms where it was its user's last connection. */
+  closed(conn: ConnectionInfo, lasts: readonly string[]): void;
+  /** A connection joined a room; `first` when it is its user's first connection there. */
+  entered(room: string, userId: string, first: boolean): void;
+  /** A connection left a room; `last` when it was its user's last connection there. */
+  exited(room: string, userId: string, last: boolean): void;
+}
+
+/**
  * Presence for one process: this process is the whole hub, so each hub-wide transition is the
  * local one the ConnectionManager reported, and every read comes from its indexes.
  */
@@ -27,24 +42,30 @@ export class MemoryPresence implements Presence, Directory, HubCensus {
     private readonly announceMaxUsers: number,
     /** Told when a user's first stream opens and its last one closes (memberships expire meanwhile). */
     private readonly users?: UserActivity,
+    /** Told of every change as it is recorded (webhooks). */
+    private readonly transitions?: PresenceTransitions,
   ) {}
 
   async opened(conn: ConnectionInfo, maxPerUser: number, local: LocalOpen): Promise<string[] | null> {
     if (local.userConnections > maxPerUser) return null;
     if (local.userConnections === 1) this.users?.online(conn.userId);
+    this.transitions?.opened(conn, local.firsts);
     return local.firsts.filter((room) => this.small(room));
   }
 
   async closed(conn: ConnectionInfo, localLasts: readonly string[]): Promise<string[]> {
     if (this.manager.ofUser(conn.userId).size === 0) this.users?.offline(conn.userId);
+    this.transitions?.closed(conn, localLasts);
     return localLasts.filter((room) => this.small(room));
   }
 
-  async joined(_conn: ConnectionInfo, room: string, localFirst: boolean): Promise<boolean> {
+  async joined(conn: ConnectionInfo, room: string, localFirst: boolean): Promise<boolean> {
+    this.transitions?.entered(room, conn.userId, localFirst);
     return localFirst && this.small(room);
   }
 
-  async left(_conn: ConnectionInfo, room: string, localLast: boolean): Promise<boolean> {
+  async left(conn: ConnectionInfo, room: string, localLast: boolean): Promise<boolean> {
+    this.transitions?.exited(room, conn.userId, localLast);
     return localLast && this.small(room);
   }
 

@@ -6,6 +6,7 @@ import type { Broker, BrokerListener, ControlMessage, HistoryInfo, HistorySlice 
 import { HISTORY_INFO_LUA, PUBLISH_LUA } from './broker-lua.js';
 import type { RedisErrors, RedisLogger } from './client.js';
 import './commands.js';
+import { RecentHistory } from './recent-history.js';
 
 /** An event's fields other than id and data, as kept in the stream (`h`) and sent on the bus. */
 interface Header {
@@ -96,12 +97,17 @@ export class RedisBroker implements Broker {
   private subscribed = false;
   private closing = false;
   private catchUpRun: Promise<void> | undefined;
+  /** The newest events seen on the bus: replays after a recent id need no Redis read. */
+  private readonly recent: RecentHistory;
+  /** History reads in flight, by range: concurrent replays of the same range share one round trip. */
+  private readonly reads = new Map<string, Promise<HistorySlice>>();
 
   constructor(private readonly cmd: Redis, private readonly sub: Redis, private readonly opts: RedisBrokerOptions) {
     const p = opts.prefix;
     this.keys = { seq: `${p}seq`, history: `${p}history`, bus: `${p}bus` };
     cmd.defineCommand('roomcastPublish', { numberOfKeys: 2, lua: PUBLISH_LUA });
     cmd.defineCommand('roomcastHistoryInfo', { numberOfKeys: 1, lua: HISTORY_INFO_LUA });
+    this.recent = new RecentHistory(opts.historySize);
   }
 
   async publish(draft: EventDraft): Promise<HubEvent> {
@@ -141,6 +147,7 @@ export class RedisBroker implements Broker {
     // The baseline of a later catch-up: what history held when this process subscribed.
     const info = await this.historyInfo();
     this.lastDelivered ??= info.newestId;
+    this.recent.reset(this.lastDelivered);
   }
 
   private async resubscribe(): Promise<void> {
@@ -164,7 +171,8 @@ export class RedisBroker implements Broker {
       if (this.closing) return;
       try {
         for (;;) {
-          const slice = await this.historyAfter(this.lastDelivered, CATCH_UP_PAGE);
+          // From Redis, never from the recent window: what was published meanwhile is not in it.
+          const slice = await this.readHistory(this.lastDelivered, CATCH_UP_PAGE);
           for (const ev of slice.events) this.deliverEvent(ev, undefined);
           if (!slice.more) break;
         }
@@ -173,6 +181,7 @@ export class RedisBroker implements Broker {
         // historyAfter recorded it; try again while the held queue stays bounded
         if ((this.held?.length ?? 0) > MAX_HELD_WHILE_CATCHING_UP) {
           this.opts.logger.error({ held: this.held?.length }, 'catch-up after resubscription abandoned; live streams may have missed events');
+          this.recent.invalidate();
           break;
         }
         await new Promise((r) => setTimeout(r, CATCH_UP_RETRY_MS));
@@ -213,6 +222,7 @@ export class RedisBroker implements Broker {
   private deliverEvent(ev: HubEvent, frame: Buffer | undefined): void {
     if (this.lastDelivered !== null && ev.id <= this.lastDelivered) return;
     this.lastDelivered = ev.id;
+    this.recent.push(ev);
     try {
       this.listener?.onEvent(ev, frame);
     } catch (err) {
@@ -228,7 +238,19 @@ export class RedisBroker implements Broker {
     }
   }
 
-  async historyAfter(after: string | null, limit: number): Promise<HistorySlice> {
+  historyAfter(after: string | null, limit: number): Promise<HistorySlice> {
+    const local = after === null ? undefined : this.recent.after(after, limit);
+    if (local !== undefined) return Promise.resolve(local);
+    const key = `${after ?? '-'}:${limit}`;
+    let read = this.reads.get(key);
+    if (read === undefined) {
+      read = this.readHistory(after, limit).finally(() => this.reads.delete(key));
+      this.reads.set(key, read);
+    }
+    return read;
+  }
+
+  private async readHistory(after: string | null, limit: number): Promise<HistorySlice> {
     const start = after === null ? '-' : `(${eventToEntryId(after)}`;
     const rows = await this.opts.errors.guard('history-after',
       this.cmd.xrange(this.keys.history, start, '+', 'COUNT', limit + 1), { after, limit });
@@ -238,6 +260,8 @@ export class RedisBroker implements Broker {
 
   async historyHas(id: string): Promise<boolean> {
     if (!/^\d{16}$/.test(id)) return false;
+    const local = this.recent.has(id);
+    if (local !== undefined) return local;
     const entry = eventToEntryId(id);
     const rows = await this.opts.errors.guard('history-has', this.cmd.xrange(this.keys.history, entry, entry, 'COUNT', 1), { id });
     return rows.length > 0;

@@ -1,7 +1,7 @@
 /**
  * The Lua commands the Redis backend defines with `defineCommand`, declared on ioredis's client
  * types by module augmentation, so calling them needs no casts. Each is defined by the class
- * that runs it (broker.ts, presence.ts, lease.ts), beside its Lua.
+ * that runs it (broker.ts, presence.ts, lease.ts, webhook-queue.ts), beside its Lua.
  */
 import type { ClientContext, Result } from 'ioredis';
 
@@ -17,6 +17,7 @@ declare module 'ioredis' {
     roomcastHistoryInfo(history: string): Result<[number, string | null, string | null], Context>;
     roomcastLeaseRenew(key: string, holder: string, ttlMs: number): Result<number, Context>;
     roomcastLeaseRelease(key: string, holder: string): Result<number, Context>;
+    roomcastWebhookAck(lease: string, stream: string, holder: string, keepFrom: string): Result<number, Context>;
     roomcastPresenceOpened(...args: PresenceArgs): Result<string[] | number, Context>;
     roomcastPresenceClosed(...args: PresenceArgs): Result<string[], Context>;
     roomcastPresenceMembership(...args: PresenceArgs): Result<number, Context>;

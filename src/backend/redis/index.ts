@@ -13,6 +13,7 @@ import { RedisLease } from './lease.js';
 import { RedisMemberships } from './memberships.js';
 import { RedisPresence } from './presence.js';
 import { RedisRateLimitStore } from './rate-limit.js';
+import { RedisWebhookQueue, webhookSpec } from './webhook-queue.js';
 
 /** How long start-up waits for Redis before giving up (the process then exits and is restarted). */
 export const REDIS_STARTUP_TIMEOUT_MS = 10_000;
@@ -36,7 +37,9 @@ export async function redisBackend(
   const log = logger.child({ component: 'redis' });
   const errors = new RedisErrors(log);
   const prefix = config.redisPrefix;
-  const cmd = createRedisClient(url, `roomcast:${config.nodeId}:cmd`, errors, log);
+  // Commands issued in one event-loop turn go out as one pipeline: a burst of connects records
+  // its presence in a few round trips instead of one each (order is kept).
+  const cmd = createRedisClient(url, `roomcast:${config.nodeId}:cmd`, errors, log, { enableAutoPipelining: true });
   const sub = createRedisClient(url, `roomcast:${config.nodeId}:sub`, errors, log, { autoResubscribe: false });
   try {
     await Promise.all([connectRedis(cmd, REDIS_STARTUP_TIMEOUT_MS), connectRedis(sub, REDIS_STARTUP_TIMEOUT_MS)]);
@@ -54,11 +57,18 @@ export async function redisBackend(
     userRoomsTtlMs: config.userRoomsTtlSec * 1000, announceMaxUsers: config.presenceEventsMaxUsers,
     // A dead process's users leave their rooms: announced by whichever survivor reaps its state.
     onGhostLeft: (room, userId) => signals.left(room, userId),
+    ...(config.webhook ? { webhookSpec: webhookSpec(config.webhook.events) } : {}),
   });
   await presence.start();
   const idempotency = new RedisIdempotency(cmd, prefix, errors);
   // The holder is this run of the process, not just its node id: a restart must not inherit the lease.
-  const lease = new RedisLease(cmd, `${prefix}lease:feeds`, `${config.nodeId}#${randomBytes(6).toString('hex')}`, errors, log);
+  const run = `${config.nodeId}#${randomBytes(6).toString('hex')}`;
+  const lease = new RedisLease(cmd, `${prefix}lease:feeds`, run, errors, log);
+  // One process delivers webhooks at a time, so the pending events leave in order.
+  const webhookLease = config.webhook && new RedisLease(cmd, `${prefix}lease:webhooks`, run, errors, log);
+  const webhooks = webhookLease && {
+    queue: new RedisWebhookQueue(cmd, prefix, `${prefix}lease:webhooks`, run, errors), lease: webhookLease,
+  };
 
   const sendCommand = async (...args: string[]): Promise<RedisReply> => {
     const [command, ...rest] = args;
@@ -74,10 +84,11 @@ export async function redisBackend(
   let closing: Promise<void> | undefined;
   return {
     broker, presence, directory: presence, census: presence, memberships: new RedisMemberships(cmd, presence, prefix, config.userRoomsTtlSec * 1000, errors),
-    idempotency, lease, redisErrors: errors,
+    idempotency, lease, redisErrors: errors, ...(webhooks ? { webhooks } : {}),
     rateLimitStore: (name) => new RedisRateLimitStore(sendCommand, `${prefix}rl:${name}:`),
     close: () => (closing ??= (async () => {
       await lease.stop();
+      await webhookLease?.stop();
       await presence.close();
       await Promise.all([broker.close(), idempotency.close()]);
       await Promise.all([closeRedis(sub), closeRedis(cmd)]);

@@ -79,7 +79,7 @@ export class RedisLease implements FeedLease {
         if (taken === 'OK') {
           this.holding = true;
           this.validUntil = startedAt + this.ttlMs;
-          this.logger.info({ key: this.key }, 'acquired the feeds lease');
+          this.logger.info({ key: this.key }, 'acquired the lease');
           this.onAcquire();
         }
       }
@@ -92,7 +92,7 @@ export class RedisLease implements FeedLease {
   private lose(why: string): void {
     if (!this.holding) return;
     this.holding = false;
-    this.logger.warn({ key: this.key, why }, 'lost the feeds lease');
+    this.logger.warn({ key: this.key, why }, 'lost the lease');
     this.onLose();
   }
 

@@ -16,10 +16,12 @@
  *                         stream anywhere, else USER_ROOMS_TTL from its last stream's close
  *   P idem:<sha256>       idempotency record
  *   P lease:feeds         the built-in feeds' lease (holder's node id)
+ *   P wh, P wh:dropped, P lease:webhooks   pending webhook events (webhook-lua.ts)
  *   P rl:<name>:…         rate-limit counters (rate-limit-redis)
  * Presence scripts build node key names from ARGV (the node list is dynamic), which is fine on one
  * Redis (or Sentinel) but not on Redis Cluster.
  */
+import { WEBHOOK_LUA } from './webhook-lua.js';
 
 /**
  * Shared prelude of the presence scripts. ARGV[1] prefix, ARGV[2] this node, ARGV[3] `<key TTL
@@ -96,15 +98,19 @@ local function touch_node()
 end
 `;
 
+/** The prelude of the scripts that record webhook events (each takes the spec W, webhook-lua.ts). */
+const WEBHOOK_PRELUDE = PRESENCE_PRELUDE + WEBHOOK_LUA;
+
 /**
- * Opened connection. ARGV[4] connectionId, ARGV[5] userId, ARGV[6] the per-user limit, ARGV[7..] rooms.
+ * Opened connection. ARGV[4] connectionId, ARGV[5] userId, ARGV[6] the per-user limit, ARGV[7]
+ * webhook spec, ARGV[8..] rooms.
  * The user's memberships stop expiring while it has a stream.
  * Returns the rooms where it is the user's first connection hub-wide and that have at most
  * PRESENCE_EVENTS_MAX_USERS users (presence-join goes there), or -1 (nothing recorded) when the
  * user already holds `limit` connections.
  */
-export const OPENED_LUA = PRESENCE_PRELUDE + `
-local cid, uid, limit = ARGV[4], ARGV[5], tonumber(ARGV[6])
+export const OPENED_LUA = WEBHOOK_PRELUDE + `
+local cid, uid, limit, W = ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7]
 local c = nk(N, 'c')
 if redis.call('HEXISTS', c, cid) == 1 then return {} end
 -- The per-user limit, checked and taken in the same step, so racing connects on different
@@ -113,23 +119,28 @@ local open = user_conns(live_nodes(), uid)
 if open >= limit then return -1 end
 if open == 0 then redis.call('PERSIST', P .. 'ur:' .. uid) end
 local rec = {uid}
-for i = 7, #ARGV do table.insert(rec, ARGV[i]) end
+for i = 8, #ARGV do table.insert(rec, ARGV[i]) end
 redis.call('HSET', c, cid, cjson.encode(rec))
 redis.call('HINCRBY', nk(N, 'u'), uid, 1)
 local xk = nk(N, 'x:' .. uid)
 local firsts = {}
 local live = nil
-for i = 7, #ARGV do
+for i = 8, #ARGV do
   local room = ARGV[i]
   redis.call('HINCRBY', nk(N, 'r'), room, 1)
   redis.call('HINCRBY', xk, room, 1)
   local mk = nk(N, 'm:' .. room)
   local n = redis.call('HINCRBY', mk, uid, 1)
   touch(mk)
+  local first = false
   if n == 1 then
     live = live or live_nodes()
-    if others_in_room(live, room, uid) == 0 and small_room(live, room) then table.insert(firsts, room) end
+    if others_in_room(live, room, uid) == 0 then
+      first = true
+      if small_room(live, room) then table.insert(firsts, room) end
+    end
   end
+  wh_entered(W, room, uid, first)
 end
 touch(xk)
 touch_node()
@@ -137,11 +148,11 @@ return firsts
 `;
 
 /**
- * Closed connection. ARGV[4] connectionId, ARGV[5] USER_ROOMS_TTL (ms). Returns the rooms where it
- * was the user's last connection hub-wide and that are left with at most PRESENCE_EVENTS_MAX_USERS
- * users; its user's memberships start expiring with its last stream.
+ * Closed connection. ARGV[4] connectionId, ARGV[5] USER_ROOMS_TTL (ms), ARGV[6] webhook spec.
+ * Returns the rooms where it was the user's last connection hub-wide and that are left with at most
+ * PRESENCE_EVENTS_MAX_USERS users; its user's memberships start expiring with its last stream.
  */
-export const CLOSED_LUA = PRESENCE_PRELUDE + `
+export const CLOSED_LUA = WEBHOOK_PRELUDE + `
 local c = nk(N, 'c')
 local raw = redis.call('HGET', c, ARGV[4])
 if not raw then return {} end
@@ -155,19 +166,25 @@ for i = 2, #rec do
   local room = rec[i]
   hdecr(nk(N, 'r'), room)
   hdecr(nk(N, 'x:' .. uid), room)
+  local last = false
   if hdecr(nk(N, 'm:' .. room), uid) == 0 then
-    if others_in_room(live, room, uid) == 0 and small_room(live, room) then table.insert(lasts, room) end
+    if others_in_room(live, room, uid) == 0 then
+      last = true
+      if small_room(live, room) then table.insert(lasts, room) end
+    end
   end
+  wh_exited(ARGV[6], room, uid, last)
 end
 if user_conns(live, uid) == 0 then expire_user_rooms(uid, tonumber(ARGV[5])) end
 return lasts
 `;
 
 /**
- * Join (ARGV[6] = '1') or leave ('0') of one connection. ARGV[4] connectionId, ARGV[5] room. Returns
- * 1 when first/last hub-wide in a room of at most PRESENCE_EVENTS_MAX_USERS users after the change.
+ * Join (ARGV[6] = '1') or leave ('0') of one connection. ARGV[4] connectionId, ARGV[5] room,
+ * ARGV[7] webhook spec. Returns 1 when first/last hub-wide in a room of at most
+ * PRESENCE_EVENTS_MAX_USERS users after the change.
  */
-export const MEMBERSHIP_LUA = PRESENCE_PRELUDE + `
+export const MEMBERSHIP_LUA = WEBHOOK_PRELUDE + `
 local c = nk(N, 'c')
 local raw = redis.call('HGET', c, ARGV[4])
 if not raw then return 0 end
@@ -193,10 +210,13 @@ else
   n = hdecr(mk, uid)
 end
 redis.call('HSET', c, ARGV[4], cjson.encode(rec))
+local edge = 0
+local live = live_nodes()
 if (join and n == 1) or (not join and n == 0) then
-  local live = live_nodes()
-  if others_in_room(live, room, uid) == 0 and small_room(live, room) then return 1 end
+  if others_in_room(live, room, uid) == 0 then edge = 1 end
 end
+if join then wh_entered(ARGV[7], room, uid, edge == 1) else wh_exited(ARGV[7], room, uid, edge == 1) end
+if edge == 1 and small_room(live, room) then return 1 end
 return 0
 `;
 
@@ -324,12 +344,12 @@ end
 `;
 
 /**
- * Reaps a dead node ARGV[4] (ARGV[5] USER_ROOMS_TTL in ms): only when its deadline passed and
- * nobody reaped it yet; its users with no stream left start their memberships' expiry. Returns
- * {room, userId, …} for users whose last connection in a room died with it, in rooms left with at
- * most PRESENCE_EVENTS_MAX_USERS users (presence-leave).
+ * Reaps a dead node ARGV[4] (ARGV[5] USER_ROOMS_TTL in ms, ARGV[6] webhook spec): only when its
+ * deadline passed and nobody reaped it yet; its users with no stream left start their memberships'
+ * expiry. Returns {room, userId, …} for users whose last connection in a room died with it, in rooms
+ * left with at most PRESENCE_EVENTS_MAX_USERS users (presence-leave).
  */
-export const REAP_LUA = PRESENCE_PRELUDE + DROP_NODE + `
+export const REAP_LUA = WEBHOOK_PRELUDE + DROP_NODE + `
 local D = ARGV[4]
 local deadline = redis.call('ZSCORE', P .. 'nodes', D)
 if not deadline or tonumber(deadline) > now_ms() then return {} end
@@ -346,6 +366,7 @@ for _, room in ipairs(redis.call('HKEYS', nk(D, 'r'))) do
   end
 end
 local users = redis.call('HKEYS', nk(D, 'u'))
+wh_node_gone(ARGV[6], D)
 drop_node(D)
 redis.call('DEL', nk(D, 'info'))
 for _, uid in ipairs(users) do
@@ -381,8 +402,12 @@ touch_node()
 return #snap
 `;
 
-/** Graceful leave: drops this node's state and registry entry. */
-export const LEAVE_LUA = PRESENCE_PRELUDE + DROP_NODE + `
+/**
+ * Graceful leave: drops this node's state and registry entry. ARGV[4] webhook spec: whatever
+ * state is left (closes that could not be recorded) is reported as gone.
+ */
+export const LEAVE_LUA = WEBHOOK_PRELUDE + DROP_NODE + `
+wh_node_gone(ARGV[4], N)
 drop_node(N)
 redis.call('DEL', nk(N, 'info'))
 redis.call('ZREM', P .. 'nodes', N)

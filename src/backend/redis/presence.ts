@@ -35,6 +35,8 @@ export interface RedisPresenceOptions {
   logger: RedisLogger;
   /** Called for each (room, user) whose last connection died with another process (presence-leave). */
   onGhostLeft?: (room: string, userId: string) => Promise<void>;
+  /** What the scripts record for webhooks (webhook-lua.ts); absent: nothing. */
+  webhookSpec?: string;
 }
 
 /** The presence scripts, by the name their commands are defined under. */
@@ -60,6 +62,8 @@ export class RedisPresence implements Presence, Directory, HubCensus {
   private readonly windowMs: number;
   /** The prelude's third argument: key TTL and the presence-event room size cap. */
   private readonly limits: string;
+  /** The webhook spec argument of the recording scripts ('' = off). */
+  private readonly wh: string;
   private timer: NodeJS.Timeout | undefined;
   private beating: Promise<void> | undefined;
   /** Writes that failed since the last successful resync (a resync is due while this moves). */
@@ -73,6 +77,7 @@ export class RedisPresence implements Presence, Directory, HubCensus {
     this.ttlMs = opts.heartbeatMs * KEY_TTL_BEATS;
     this.windowMs = Math.ceil(opts.heartbeatMs * DEAD_AFTER_BEATS);
     this.limits = `${this.ttlMs}:${opts.announceMaxUsers}`;
+    this.wh = opts.webhookSpec ?? '';
     for (const [name, lua] of Object.entries(SCRIPTS)) redis.defineCommand(name, { numberOfKeys: 0, lua });
     // After a reconnection, whatever failed meanwhile is rewritten at once rather than at the next beat.
     redis.on('ready', () => {
@@ -147,7 +152,7 @@ export class RedisPresence implements Presence, Directory, HubCensus {
   }
 
   private async reap(node: string): Promise<void> {
-    const gone = await this.run<string[]>('reap', 'roomcastPresenceReap', [node, this.opts.userRoomsTtlMs], { deadNode: node });
+    const gone = await this.run<string[]>('reap', 'roomcastPresenceReap', [node, this.opts.userRoomsTtlMs, this.wh], { deadNode: node });
     if (gone.length === 0) return;
     this.opts.logger.warn({ deadNode: node, presenceLeaves: gone.length / 2 }, 'reaped the state of a dead process');
     for (let i = 0; i + 1 < gone.length; i += 2) {
@@ -163,20 +168,20 @@ export class RedisPresence implements Presence, Directory, HubCensus {
   // the hub-wide answer comes from the script, so the local transitions passed in are not needed) ----
 
   async opened(conn: ConnectionInfo, maxPerUser: number): Promise<string[] | null> {
-    const r = await this.write<string[] | number>('presence-opened', 'roomcastPresenceOpened', [conn.id, conn.userId, String(maxPerUser), ...conn.rooms], { connectionId: conn.id });
+    const r = await this.write<string[] | number>('presence-opened', 'roomcastPresenceOpened', [conn.id, conn.userId, String(maxPerUser), this.wh, ...conn.rooms], { connectionId: conn.id });
     return r === -1 ? null : (r as string[]);
   }
 
   closed(conn: ConnectionInfo): Promise<string[]> {
-    return this.write('presence-closed', 'roomcastPresenceClosed', [conn.id, this.opts.userRoomsTtlMs], { connectionId: conn.id });
+    return this.write('presence-closed', 'roomcastPresenceClosed', [conn.id, this.opts.userRoomsTtlMs, this.wh], { connectionId: conn.id });
   }
 
   async joined(conn: ConnectionInfo, room: string): Promise<boolean> {
-    return (await this.write<number>('presence-joined', 'roomcastPresenceMembership', [conn.id, room, '1'], { connectionId: conn.id, room })) === 1;
+    return (await this.write<number>('presence-joined', 'roomcastPresenceMembership', [conn.id, room, '1', this.wh], { connectionId: conn.id, room })) === 1;
   }
 
   async left(conn: ConnectionInfo, room: string): Promise<boolean> {
-    return (await this.write<number>('presence-left', 'roomcastPresenceMembership', [conn.id, room, '0'], { connectionId: conn.id, room })) === 1;
+    return (await this.write<number>('presence-left', 'roomcastPresenceMembership', [conn.id, room, '0', this.wh], { connectionId: conn.id, room })) === 1;
   }
 
   // ---- hub-wide reads ----
@@ -265,7 +270,7 @@ export class RedisPresence implements Presence, Directory, HubCensus {
     await this.beating;
     this.closed_ = true;
     try {
-      await this.run('presence-leave-hub', 'roomcastPresenceLeave', []);
+      await this.run('presence-leave-hub', 'roomcastPresenceLeave', [this.wh]);
     } catch {
       // recorded; the keys expire and readers ignore this node after its deadline anyway
     }
