@@ -1,6 +1,7 @@
 // One contract for every IdempotencyStore: memory (one process) and Redis (hub-wide), run against both.
 import { afterAll, describe, expect, it } from 'vitest';
-import { RedisFixture, idempotencyFactories, newPrefix } from './harness.js';
+import { newPrefix } from '../support/redis-keys.js';
+import { RedisFixture, idempotencyFactories } from './harness.js';
 
 const fx = new RedisFixture();
 afterAll(() => fx.cleanup());

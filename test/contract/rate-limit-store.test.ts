@@ -3,7 +3,8 @@ import type { Options } from 'express-rate-limit';
 import type { RedisReply } from 'rate-limit-redis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RedisRateLimitStore } from '../../src/backend/redis/rate-limit.js';
-import { RedisFixture, newPrefix } from './harness.js';
+import { newPrefix } from '../support/redis-keys.js';
+import { RedisFixture } from './harness.js';
 
 const fx = new RedisFixture();
 afterAll(() => fx.cleanup());

@@ -5,7 +5,8 @@ import { MemoryRevocations } from '../../src/backend/memory/revocations.js';
 import { RedisRevocations } from '../../src/backend/redis/revocations.js';
 import type { Revocations } from '../../src/core/ports.js';
 import { RevocationList } from '../../src/core/revocations.js';
-import { RedisFixture, newPrefix } from './harness.js';
+import { newPrefix } from '../support/redis-keys.js';
+import { RedisFixture } from './harness.js';
 
 const fx = new RedisFixture();
 afterAll(() => fx.cleanup());
