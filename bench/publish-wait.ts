@@ -9,7 +9,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
 import jwt from 'jsonwebtoken';
 import { startSentinelSet } from '../test/support/redis-topology.js';
-import { freePort, waitFor } from '../test/support/wait.js';
+import { freePort } from '../test/support/net.js';
+import { waitFor } from '../test/support/wait.js';
 
 const flags = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
 const N = Number(flags.get('n') ?? 2000);

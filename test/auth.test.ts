@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import jwt from 'jsonwebtoken';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mint, startTestHub, TEST_SECRET, type TestHub } from './support/hub.js';
+import { startTestHub, type TestHub } from './support/hub.js';
+import { mint, TEST_SECRET } from './support/tokens.js';
 
 let hub: TestHub;
 let usersFile: string;

@@ -1,12 +1,15 @@
 import { EventSource } from 'eventsource';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestHub, type TestHub } from './support/hub.js';
+import { mint } from './support/tokens.js';
+import { waitFor } from './support/wait.js';
+
+/** A publisher's token (the hub verifies with the test secret). */
+const svc = mint('svc', 'publisher');
 
 let hub: TestHub;
-let svc: string;
 beforeAll(async () => {
   hub = await startTestHub({ HISTORY_SIZE: '50', RETRY_MS: '200' });
-  svc = hub.token('svc', 'publisher');
 });
 afterAll(async () => hub.close());
 
@@ -54,11 +57,11 @@ describe('Last-Event-ID replay', () => {
       es.addEventListener('error', () => errors.push(Date.now()));
       await opened;
       for (let i = 0; i < 5; i++) await publish({ type: 'tick', room: 'replay', data: i });
-      await waitFor(() => seen.length === 5, 3000);
+      await waitFor('the first five ticks', () => seen.length === 5, 5000);
       // Cut the connection; the client reconnects with Last-Event-ID.
       for (const cut of cuts.splice(0)) cut();
       for (let i = 5; i < 15; i++) await publish({ type: 'tick', room: 'replay', data: i });
-      await waitFor(() => seen.length >= 15, 5000);
+      await waitFor('all fifteen ticks', () => seen.length >= 15, 10_000);
       expect(errors.length).toBeGreaterThanOrEqual(1);
       expect(seen.map((s) => s.n)).toEqual(Array.from({ length: 15 }, (_, i) => i));
       expect(new Set(seen.map((s) => s.id)).size).toBe(15);
@@ -158,11 +161,3 @@ describe('GET /events/history', () => {
     expect((await hub.call('/events/history')).status).toBe(401);
   });
 });
-
-async function waitFor(pred: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

@@ -3,12 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertFieldValue, encodeControl, encodeEvent } from '../src/core/frame.js';
 import type { HubEvent } from '../src/core/events.js';
 import { startTestHub, type TestHub } from './support/hub.js';
+import { mint } from './support/tokens.js';
+
+/** A publisher's token (the hub verifies with the test secret). */
+const svc = mint('svc', 'publisher');
 
 let hub: TestHub;
-let svc: string;
 beforeAll(async () => {
   hub = await startTestHub({ MAX_EVENT_BYTES: '4096' });
-  svc = hub.token('svc', 'publisher');
 });
 afterAll(async () => hub.close());
 

@@ -3,7 +3,8 @@ import { execFileSync } from 'node:child_process';
 import jwt from 'jsonwebtoken';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, TOKEN_MAX_TTL_SEC } from '../src/config.js';
-import { mint, startTestHub, TEST_SECRET, type TestHub } from './support/hub.js';
+import { startTestHub, type TestHub } from './support/hub.js';
+import { mint, TEST_SECRET } from './support/tokens.js';
 import { openStream, RawStream } from './support/sse-client.js';
 
 let hub: TestHub;

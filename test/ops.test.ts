@@ -3,14 +3,20 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mint, spawnHub, startTestHub, TEST_SECRET, type TestHub } from './support/hub.js';
-import { openStream, RawStream } from './support/sse-client.js';
+import { startTestHub, type TestHub } from './support/hub.js';
+import { startHubProcess, stopAll } from './support/processes.js';
+import { mustStream, type RawStream } from './support/sse-client.js';
+import { mint, TEST_SECRET } from './support/tokens.js';
+import { waitFor, within } from './support/wait.js';
 
 let hub: TestHub;
 beforeAll(async () => {
   hub = await startTestHub({ CORS_ORIGINS: 'https://app.example.com', NODE_ID: 'ops-node' });
 });
-afterAll(async () => hub.close());
+afterAll(async () => {
+  await hub.close();
+  await stopAll();
+});
 
 describe('health, readiness, stats, metrics', () => {
   it('/health answers ok with nodeId and uptime; /ready answers 200', async () => {
@@ -109,61 +115,44 @@ describe('the process', () => {
   it('reads .env at start; variables already set win', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'roomcast-env-'));
     writeFileSync(join(dir, '.env'), `JWT_SECRET=${TEST_SECRET}\nNODE_ID=from-dotenv\nRETRY_MS=4321\n`);
-    const { spawn } = await import('node:child_process');
-    const { freePort } = await import('./support/hub.js');
-    const port = await freePort();
-    const proc = spawn(process.execPath, [join(process.cwd(), 'dist/main.js')], {
-      cwd: dir, env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1', RETRY_MS: '999', LOG_LEVEL: 'silent' }, stdio: 'ignore',
-    });
+    const child = await startHubProcess({ RETRY_MS: '999' }, { cwd: dir });
     try {
-      let health: { nodeId?: string } = {};
-      for (let i = 0; i < 100 && health.nodeId === undefined; i++) {
-        try {
-          health = (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as { nodeId: string };
-        } catch {
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      }
+      const health = (await (await fetch(`${child.url}/health`)).json()) as { nodeId: string };
       expect(health.nodeId).toBe('from-dotenv');
-      const s = await openStream(`http://127.0.0.1:${port}`, '/events', { authorization: `Bearer ${mint('envy')}` });
-      expect(s).toBeInstanceOf(RawStream);
-      await (s as RawStream).next('connected');
-      expect((s as RawStream).raw.startsWith('retry: 999\n')).toBe(true);
-      (s as RawStream).close();
+      const s = await mustStream(child.url, '/events', { authorization: `Bearer ${mint('envy')}` });
+      expect(s.raw.startsWith('retry: 999\n')).toBe(true);
+      s.close();
     } finally {
-      proc.kill('SIGKILL');
+      await child.kill('SIGKILL');
     }
   });
 
   it('never logs tokens, passwords or access_token values', async () => {
-    const child = await spawnHub({ DEMO: 'true', JWT_SECRET: TEST_SECRET, LOG_LEVEL: 'info' });
+    const child = await startHubProcess({ DEMO: 'true', JWT_SECRET: TEST_SECRET, LOG_LEVEL: 'info' });
     try {
       const token = mint('logged-user');
       await fetch(`${child.url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'alice', password: 'alice-password-secret' }) });
       await fetch(`${child.url}/rooms?access_token=${token}`);
       await fetch(`${child.url}/rooms`, { headers: { authorization: `Bearer ${token}`, cookie: `roomcast_token=${token}` } });
-      await fetch(`${child.url}/health`);
-      const deadline = Date.now() + 3000;
-      while (!child.stdout().includes('/health') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await fetch(`${child.url}/health?last`);
+      // Requests are logged in order: once the last one is in the log, the others are too.
+      await waitFor('the last request in the log', () => child.stdout().includes('/health?last'), 5000);
       const out = child.stdout();
       expect(out).toContain('access_token=[redacted]');
       expect(out).not.toContain(token);
       expect(out).not.toContain(token.split('.')[2]!);
       expect(out).not.toContain('alice-password-secret');
     } finally {
-      child.kill();
+      await child.kill('SIGKILL');
     }
   });
 
   it('on SIGTERM: ends each stream right after retry: and event: shutdown, each with its own retryMs in RETRY_MS … 2 × RETRY_MS, and exits 0', async () => {
-    const child = await spawnHub({ JWT_SECRET: TEST_SECRET, SHUTDOWN_TIMEOUT_MS: '5000', RETRY_MS: '2500' });
+    const child = await startHubProcess({ JWT_SECRET: TEST_SECRET, SHUTDOWN_TIMEOUT_MS: '5000', RETRY_MS: '2500' });
     try {
       const streams: RawStream[] = [];
       for (let i = 0; i < 12; i++) {
-        const s = await openStream(child.url, '/events?rooms=r', { authorization: `Bearer ${mint(`bye${i % 4}`)}` });
-        expect(s).toBeInstanceOf(RawStream);
-        streams.push(s as RawStream);
-        await (s as RawStream).next('connected');
+        streams.push(await mustStream(child.url, '/events?rooms=r', { authorization: `Bearer ${mint(`bye${i % 4}`)}` }));
       }
       child.proc.kill('SIGTERM');
       const delays: number[] = [];
@@ -181,9 +170,10 @@ describe('the process', () => {
       }
       // Spread, not one instant for everyone (twelve equal draws out of 2501 values would be a bug).
       expect(new Set(delays).size).toBeGreaterThan(1);
-      expect(await child.exited).toBe(0);
+      // Bounded generously: the process force-exits after SHUTDOWN_TIMEOUT_MS; how fast it exits is for the bench.
+      expect(await within('the process to exit', child.exited, 15_000)).toEqual({ code: 0, signal: null });
     } finally {
-      child.kill();
+      await child.kill('SIGKILL');
     }
   });
 });

@@ -1,12 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestHub, type TestHub } from './support/hub.js';
-import type { RawStream } from './support/sse-client.js';
+import { throughMarker, type RawStream } from './support/sse-client.js';
+import { mint } from './support/tokens.js';
+
+/** A publisher's token (the hub verifies with the test secret). */
+const svc = mint('billing', 'publisher');
 
 let hub: TestHub;
-let svc: string;
 beforeAll(async () => {
   hub = await startTestHub({ MAX_EVENT_BYTES: '2048' });
-  svc = hub.token('billing', 'publisher');
 });
 afterAll(async () => hub.close());
 
@@ -14,11 +16,7 @@ const publish = (json: unknown, path = '/broadcast', headers: Record<string, str
   hub.call(path, { method: 'POST', token: svc, json, headers });
 
 /** Publishes a marker to everyone and waits for it, proving every earlier event had its chance to arrive. */
-async function settle(streams: RawStream[]): Promise<void> {
-  const r = await publish({ type: 'marker', data: Math.random() });
-  const { id } = (await r.json()) as { id: string };
-  for (const s of streams) await s.until(() => s.events.some((f) => f.id === id), 3000, 'the marker');
-}
+const settle = (streams: RawStream[]): Promise<string> => throughMarker(streams, () => hub.publish({ type: 'marker' }));
 
 /** The hub's `/stats`, as an admin reads it. */
 async function stats(): Promise<{ totalConnections: number; events: { published: number } }> {

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestHub, type TestHub } from './support/hub.js';
+import { throughMarker } from './support/sse-client.js';
+import { waitFor } from './support/wait.js';
 
 let hub: TestHub;
 beforeAll(async () => {
@@ -70,6 +72,8 @@ describe('join and leave', () => {
     await one.next('room-joined');
     await post('/broadcast/room/solo', hub.token('svc', 'publisher'), { type: 'solo-ev' });
     await one.next('solo-ev');
+    // A marker to everyone after both: once `two` has it, nothing of the join or the room event is still coming.
+    await throughMarker([two], () => hub.publish({ type: 'marker' }));
     expect(two.events.some((f) => f.event === 'room-joined' || f.event === 'solo-ev')).toBe(false);
     expect((await post('/rooms/solo/join', hub.token('intruder'), { connectionId: id })).status).toBe(403);
     expect((await post('/rooms/solo/join', t, { connectionId: 'missing' })).status).toBe(404);
@@ -109,11 +113,14 @@ describe('GET /rooms and members, presence', () => {
     expect(members).toEqual({ roomId: 'pres', users: [{ userId: 'pv', connections: 2 }, { userId: 'pw', connections: 1 }] });
     expect((await hub.call('/rooms/pres/members', { token: hub.token('outsider') })).status).toBe(403);
     expect((await hub.call('/rooms/pres/members', { token: hub.token('boss', 'admin') })).status).toBe(200);
+    // The second stream's open has finished: a presence-join of its own would be before this marker.
+    await throughMarker([watcher], () => hub.publish({ type: 'marker', room: 'pres' }));
     expect(watcher.dataOf<{ userId: string }>('presence-join').filter((d) => d.userId === 'pv')).toHaveLength(1);
 
     first.close();
     second.close();
     expect(await watcher.next('presence-leave', 3000, (d: { userId: string }) => d.userId === 'pv')).toEqual({ roomId: 'pres', userId: 'pv' });
+    await throughMarker([watcher], () => hub.publish({ type: 'marker', room: 'pres' }));
     expect(watcher.dataOf<{ userId: string }>('presence-leave').filter((d) => d.userId === 'pv')).toHaveLength(1);
     const after = (await (await hub.call('/rooms/pres/members', { token: hub.token('pw') })).json()) as { users: unknown[] };
     expect(after.users).toEqual([{ userId: 'pw', connections: 1 }]);
@@ -124,9 +131,7 @@ describe('GET /rooms and members, presence', () => {
     const has = async () => ((await (await hub.call('/rooms', { token: hub.token('boss', 'admin') })).json()) as { rooms: { roomId: string }[] }).rooms.some((r) => r.roomId === 'ephemeral');
     expect(await has()).toBe(true);
     s.close();
-    const deadline = Date.now() + 3000;
-    while ((await has()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
-    expect(await has()).toBe(false);
+    await waitFor('the empty room gone from /rooms', async () => !(await has()), 5000);
   });
 });
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   pidGone, startCluster, startRedisServer, startSentinelSet, type RedisClusterTopology, type SentinelSet,
 } from './support/redis-topology.js';
-import { sleep, waitFor } from './support/wait.js';
+import { pause, waitFor } from './support/wait.js';
 
 const prefix = `test-topo-${randomBytes(4).toString('hex')}:`;
 const TOPOLOGY_MS = 60_000;
@@ -177,7 +177,7 @@ return id`;
     let n = 0;
     await waitFor('a sharded message after the failover', async () => {
       await untilOk('an SPUBLISH', () => c.spublish(`{${prefix}}bus2`, `m${++n}`), 5_000);
-      await sleep(200);
+      await pause(200);
       return got.length > 0;
     }, 20_000, 0);
     expect(got[0]).toMatch(/^m\d+$/);

@@ -4,9 +4,10 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
-import { TEST_SECRET, startTestHub, type TestHub } from './support/hub.js';
-import { WebhookReceiver, type ReceivedPost } from './support/webhook-receiver.js';
+import { startTestHub, type TestHub } from './support/hub.js';
+import { TEST_SECRET } from './support/tokens.js';
 import { waitFor } from './support/wait.js';
+import { WebhookReceiver, type ReceivedPost } from './support/webhook-receiver.js';
 
 const SECRET = 'webhook-secret-of-the-tests-0123456789abcdef';
 

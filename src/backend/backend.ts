@@ -1,7 +1,5 @@
 import type { Store } from 'express-rate-limit';
-import type {
-  Broker, Directory, FeedLease, HubCensus, IdempotencyStore, Memberships, Presence, Revocations,
-} from '../core/ports.js';
+import type { FeedLease, HubStores, Revocations } from '../core/ports.js';
 import type { WebhookQueue } from '../core/webhooks.js';
 
 /** Webhook delivery's parts: the hub-wide pending queue, and the lease naming the one process that delivers. */
@@ -11,13 +9,7 @@ export interface WebhookParts {
 }
 
 /** The state-keeping parts of the hub, one implementation of every port: memory for one process, Redis for many. */
-export interface Backend {
-  broker: Broker;
-  presence: Presence;
-  memberships: Memberships;
-  directory: Directory;
-  census: HubCensus;
-  idempotency: IdempotencyStore;
+export interface Backend extends HubStores {
   /** Token revocations, kept for every process (each reads its own copy from here). */
   revocations: Revocations;
   lease: FeedLease;

@@ -1,7 +1,7 @@
 import type { ConnectionManager } from './connection-manager.js';
 import type { Counters } from './counters.js';
 import { HubError } from './errors.js';
-import type { Broker, Directory, HubCensus, IdempotencyStore, Memberships, Presence } from './ports.js';
+import type { Broker, HubStores } from './ports.js';
 import type { RevocationList } from './revocations.js';
 
 /** The hub's tunables (from config). */
@@ -37,13 +37,7 @@ export interface HubObserver {
 }
 
 /** The collaborators a hub is built from (chosen by the composition root, src/server.ts). */
-export interface HubDeps {
-  broker: Broker;
-  presence: Presence;
-  memberships: Memberships;
-  directory: Directory;
-  census: HubCensus;
-  idempotency: IdempotencyStore;
+export interface HubDeps extends HubStores {
   /** This process's copy of the token revocations (also read by token checks at the door). */
   revocations: RevocationList;
   manager: ConnectionManager;

@@ -174,3 +174,13 @@ export interface Revocations {
   /** Every revocation still kept: user id → `before` in seconds since the epoch. */
   list(): Promise<Map<string, number>>;
 }
+
+/** The shared-state ports the hub's use-cases work with (one implementation each, memory or Redis). */
+export interface HubStores {
+  broker: Broker;
+  presence: Presence;
+  memberships: Memberships;
+  directory: Directory;
+  census: HubCensus;
+  idempotency: IdempotencyStore;
+}

@@ -3,13 +3,14 @@
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../support/net.js';
+import type { HubChild } from '../support/processes.js';
 import {
-  ensureArtifacts, freePort, joinWithToggle, launchBrowser, login, logIds, compareIds, newPage, startHub,
-  type HubProcess, type TestPage,
+  ensureArtifacts, joinWithToggle, launchBrowser, login, logIds, compareIds, newPage, startHub, type TestPage,
 } from './support.js';
 
 describe('dashboard in Chromium', () => {
-  let hub: HubProcess;
+  let hub: HubChild;
   let browser: Browser;
   let alice: TestPage;
   let bob: TestPage;
@@ -27,7 +28,7 @@ describe('dashboard in Chromium', () => {
 
   afterAll(async () => {
     await browser?.close().catch(() => undefined);
-    await hub?.stop();
+    await hub?.kill();
   });
 
   it('logs alice in and shows time ticks, live', async () => {

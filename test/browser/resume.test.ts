@@ -1,15 +1,17 @@
 // The dashboard across interruptions: an expired session and a history gap, shown with a way back in;
 // a hub stopped and restarted on the same port, after which the page shows what was published meanwhile.
-import { deletePrefix } from '../support/redis-keys.js';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  compareIds, freePort, launchBrowser, login, logIds, newPage, reachable, REDIS_URL, startHub,
-  type HubProcess,
-} from './support.js';
+import { api } from '../support/http.js';
+import { freePort, reachable } from '../support/net.js';
+import type { HubChild } from '../support/processes.js';
+import { REDIS_URL, deletePrefix } from '../support/redis-keys.js';
+import { mint } from '../support/tokens.js';
+import { waitFor } from '../support/wait.js';
+import { compareIds, launchBrowser, login, logIds, newPage, startHub } from './support.js';
 
 let browser: Browser;
-const hubs: HubProcess[] = [];
+const hubs: HubChild[] = [];
 const tag = Math.random().toString(36).slice(2, 8);
 
 beforeAll(async () => {
@@ -18,10 +20,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close().catch(() => undefined);
-  await Promise.all(hubs.map((h) => h.stop()));
+  await Promise.all(hubs.map((h) => h.kill()));
 });
 
-async function hub(port: number, env: Record<string, string>): Promise<HubProcess> {
+async function hub(port: number, env: Record<string, string>): Promise<HubChild> {
   const h = await startHub(port, env);
   hubs.push(h);
   return h;
@@ -49,7 +51,9 @@ describe('an expired session and a history gap', () => {
     const before = await logIds(page);
 
     // While away, the three-event history moves past the last event the page saw.
-    await page.waitForTimeout(4500);
+    const admin = mint('history-watcher', 'admin');
+    await waitFor('the history to move past the page', async () =>
+      (await api(h.url, 'GET', `/events/history?after=${before[before.length - 1]}`, { token: admin })).body.gap === true, 10_000, 200);
 
     const again = page.getByRole('button', { name: 'Log in again' });
     await again.focus();
@@ -106,7 +110,7 @@ describe('a hub restarted on the same port', () => {
     await expect.poll(() => page.locator('#event-log li[data-type="time"]').count(), { timeout: 5000 }).toBeGreaterThanOrEqual(2);
     const before = await logIds(page);
 
-    await h.stop();
+    await h.kill();
     await page.locator('#conn[data-state="reconnecting"]').waitFor({ timeout: 5000 });
     expect(await page.locator('#notice-text').textContent()).toMatch(/restarting/i);
 
@@ -134,7 +138,7 @@ describe('a hub restarted on the same port', () => {
       // Another process of the same hub publishes while this one is down.
       const other = await hub(await freePort(), { REDIS_URL, REDIS_PREFIX: prefix, SIMULATORS: 'none' });
       await publishAll(other.url);
-      await other.stop();
+      await other.kill();
       expect(await page.locator('#conn').getAttribute('data-state')).toBe('reconnecting');
       h = await hub(port, env);
     } else {

@@ -1,130 +1,24 @@
-// Helpers for the browser tests: a hub in a child process (`node dist/main.js`) and headless Chromium.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
-import { createServer, Socket } from 'node:net';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+// Helpers for the browser tests: a demo hub in a child process and pages in headless Chromium.
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { ROOT, startHubProcess, type HubChild } from '../support/processes.js';
+import { TEST_SECRET } from '../support/tokens.js';
 
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export { launchBrowser } from '../support/browser.js';
+
+/** Where the browser tests leave screenshots for people to look at. */
 export const ARTIFACTS = resolve(ROOT, 'test-artifacts');
-/** Fixed for the tests, so a token minted before a restart still verifies after it. */
-export const BROWSER_TEST_SECRET = 'browser-test-secret-0123456789-abcdefghijklmnop';
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-export const REDIS_URL = process.env.BROWSER_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-/** A free TCP port on the loopback interface. */
-export function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.once('error', fail);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => ok(port));
-    });
-  });
-}
-
-/** True when something accepts TCP connections at host:port within the timeout. */
-export function reachable(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
-  return new Promise((ok) => {
-    const sock = new Socket();
-    const done = (v: boolean): void => {
-      sock.destroy();
-      ok(v);
-    };
-    sock.setTimeout(timeoutMs, () => done(false));
-    sock.once('error', () => done(false));
-    sock.connect(port, host, () => done(true));
-  });
-}
-
-/** A hub in a child process. */
-export interface HubProcess {
-  readonly url: string;
-  readonly port: number;
-  readonly proc: ChildProcess;
-  /** What the process printed, for failure messages. */
-  output(): string;
-  /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process has exited. */
-  stop(graceMs?: number): Promise<void>;
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Starts `node dist/main.js` in demo mode on `port` with `env` on top of the test defaults,
- * and waits (bounded) until GET /health answers 200.
+ * Starts `node dist/main.js` in demo mode on `port` (fixed, so a page can see it restart) with
+ * `env` on top of the browser tests' defaults, and waits until /health answers.
  */
-export async function startHub(port: number, env: Record<string, string> = {}): Promise<HubProcess> {
-  const main = resolve(ROOT, 'dist/main.js');
-  if (!existsSync(main)) throw new Error('dist/main.js is missing: run `npm run build` first (npm test does)');
-  const proc = spawn(process.execPath, [main], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      DEMO: 'true',
-      JWT_SECRET: BROWSER_TEST_SECRET,
-      LOG_LEVEL: 'warn',
-      HEARTBEAT_MS: '1000',
-      RETRY_MS: '500',
-      SHUTDOWN_TIMEOUT_MS: '3000',
-      LOGIN_RATE_LIMIT: '1000',
-      SIMULATORS: 'time',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  proc.stdout?.on('data', (d: Buffer) => { out = (out + d.toString()).slice(-20_000); });
-  proc.stderr?.on('data', (d: Buffer) => { out = (out + d.toString()).slice(-20_000); });
-  const exited = new Promise<void>((r) => {
-    if (proc.exitCode !== null || proc.signalCode !== null) r();
-    else proc.once('exit', () => r());
-  });
-  const url = `http://127.0.0.1:${port}`;
-  const hub: HubProcess = {
-    url,
-    port,
-    proc,
-    output: () => out,
-    stop: async (graceMs = 5000) => {
-      if (proc.exitCode === null && proc.signalCode === null) {
-        proc.kill('SIGTERM');
-        const t = setTimeout(() => proc.kill('SIGKILL'), graceMs);
-        await exited;
-        clearTimeout(t);
-      }
-    },
-  };
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`hub exited with ${proc.exitCode} before serving:\n${out}`);
-    try {
-      const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) });
-      if (res.ok) return hub;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await hub.stop(500);
-      throw new Error(`hub did not answer /health within 15 s:\n${out}`);
-    }
-    await sleep(100);
-  }
-}
-
-/** Launches Debian's headless Chromium. */
-export async function launchBrowser(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
-    timeout: 20_000,
-  });
+export function startHub(port: number, env: Record<string, string> = {}): Promise<HubChild> {
+  return startHubProcess({
+    DEMO: 'true', JWT_SECRET: TEST_SECRET, HEARTBEAT_MS: '1000', RETRY_MS: '500', SHUTDOWN_TIMEOUT_MS: '3000',
+    LOGIN_RATE_LIMIT: '1000', SIMULATORS: 'time', ...env,
+  }, { port });
 }
 
 /** A page in its own context (its own cookies), recording errors and CSP violations. */

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT } from '../cluster/cluster-harness.js';
+import { ROOT } from '../support/processes.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
 import { waitFor } from '../support/wait.js';
 

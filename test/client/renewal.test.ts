@@ -6,7 +6,7 @@ import { RoomcastClient } from '../../src/client/client.js';
 import { RoomcastPublisher } from '../../src/client/publisher.js';
 import { tokenTimes } from '../../src/client/token.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
-import { sleep, waitFor } from '../support/wait.js';
+import { pause, waitFor } from '../support/wait.js';
 import { record } from './support.js';
 
 /** Token lifetime, in seconds: renewed a second before it expires. */
@@ -53,7 +53,7 @@ describe('token renewal', () => {
       published.push((await publisher.publish({ type: 'tick', data: { n: n++ } })).id);
       if (withRefresh.token !== undefined) refreshed.add(withRefresh.token);
       if (n > 30_000 / PUBLISH_EVERY_MS) throw new Error(`not renewed in time: ${issued.length} and ${refreshed.size} tokens`);
-      await sleep(PUBLISH_EVERY_MS); // pacing the load, not waiting for an outcome
+      await pause(PUBLISH_EVERY_MS); // pacing the load, not waiting for an outcome
     }
     published.push((await publisher.publish({ type: 'tick', data: { n: 'marker' } })).id);
     for (const rec of recs) await rec.until('the marker', () => rec.events.some((e) => e.id === published.at(-1)));

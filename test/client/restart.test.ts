@@ -4,9 +4,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { RoomcastClient } from '../../src/client/client.js';
 import { RoomcastPublisher } from '../../src/client/publisher.js';
-import { freePort, newPrefix } from '../cluster/cluster-harness.js';
+import { freePort } from '../support/net.js';
 import { startTestHub, type TestHub } from '../support/hub.js';
-import { deletePrefix, REDIS_URL } from '../support/redis-keys.js';
+import { deletePrefix, newPrefix, REDIS_URL } from '../support/redis-keys.js';
 import { record } from './support.js';
 
 const prefix = newPrefix('client-restart');

@@ -1,6 +1,6 @@
 // Several real hub processes on the machine's Redis behave as one hub (the suite: cluster-suite.ts).
+import { REDIS_URL, deletePrefix } from '../support/redis-keys.js';
 import { clusterSuite } from './cluster-suite.js';
-import { REDIS_URL, deletePrefix } from './cluster-harness.js';
 
 clusterSuite({
   name: 'one Redis server',

@@ -1,7 +1,9 @@
 // A publisher that keeps publishing through a Redis failover, as the contract asks publishers to:
 // every event has an Idempotency-Key of its own, and a 503 or a network error is retried with the
 // same key (on the next process) until it is answered 202.
-import { type HubNode, api, sleep } from './cluster-harness.js';
+import { api, type Answer } from '../support/http.js';
+import { pause } from '../support/wait.js';
+import type { HubNode } from './cluster-harness.js';
 
 /** Pause before a retry (the hub says Retry-After: 1; the test retries sooner to keep short). */
 const RETRY_PAUSE_MS = 100;
@@ -37,14 +39,14 @@ export async function publishThroughFailover(nodes: readonly HubNode[], opts: {
     for (let attempt = 0; ; attempt++) {
       if (Date.now() > deadline) throw new Error(`event ${i} not published within ${opts.deadlineMs} ms: ${JSON.stringify(run)}`);
       const node = nodes[(i + attempt) % nodes.length] as HubNode;
-      let r: Awaited<ReturnType<typeof api>>;
+      let r: Answer;
       try {
         r = await api(node.url, 'POST', `/broadcast/room/${opts.room}`, {
           token: opts.token, body: { type: 'f', data: { i } }, headers: { 'Idempotency-Key': key },
         });
       } catch {
         run.networkErrors++;
-        await sleep(RETRY_PAUSE_MS);
+        await pause(RETRY_PAUSE_MS);
         continue;
       }
       if (r.status === 202) {
@@ -57,7 +59,7 @@ export async function publishThroughFailover(nodes: readonly HubNode[], opts: {
       run.firstRefused ??= i;
       refusedAt ??= Date.now();
       if (r.headers.get('retry-after') !== null) run.withRetryAfter++;
-      await sleep(RETRY_PAUSE_MS);
+      await pause(RETRY_PAUSE_MS);
     }
   }
   return run;

@@ -3,7 +3,8 @@
 // loads the revocations kept in Redis.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mint, startTestHub, type TestHub } from '../support/hub.js';
+import { startTestHub, type TestHub } from '../support/hub.js';
+import { mint } from '../support/tokens.js';
 import { REDIS_URL, deletePrefix } from '../support/redis-keys.js';
 import { openStream, RawStream } from '../support/sse-client.js';
 

@@ -3,9 +3,10 @@
 // process without a restart, each event delivered once and in order.
 import { expect, it } from 'vitest';
 import { hashTagged } from '../../src/config-redis.js';
-import { mint, startTestHub, type TestHub } from '../support/hub.js';
+import { startTestHub, type TestHub } from '../support/hub.js';
+import { api } from '../support/http.js';
 import { startCluster, type RedisClusterTopology } from '../support/redis-topology.js';
-import { api, token, waitFor } from './cluster-harness.js';
+import { mint } from '../support/tokens.js';
 import { clusterSuite } from './cluster-suite.js';
 import { publishThroughFailover } from './failover.js';
 
@@ -44,7 +45,7 @@ clusterSuite({
     const hubKey = `${hashTagged(ctx.prefix)}history`;
     let killed: Promise<unknown> | undefined;
     const run = await publishThroughFailover([a, b, c], {
-      token: token('svc', 'publisher'), room: 'f-room', count: 30, tag: `${ctx.prefix}f`, deadlineMs: 45_000,
+      token: mint('svc', 'publisher'), room: 'f-room', count: 30, tag: `${ctx.prefix}f`, deadlineMs: 45_000,
       before: (i) => {
         if (i === 10) killed = cluster!.killPrimaryOf(hubKey);
       },
@@ -54,14 +55,14 @@ clusterSuite({
     expect(run.withRetryAfter).toBe(run.unavailable);
     const last = run.ids.at(-1) as string;
     for (const s of [sa, sc]) {
-      await waitFor('the last event', () => s.events().some((m) => m.id === last), 15_000);
-      expect(s.events().map((m) => m.id)).toEqual(run.ids);
-      expect(s.events().map((m) => m.data.data.i)).toEqual([...Array(30).keys()]);
-      expect(s.ended).toBe(false);
+      await s.until(() => s.published.some((f) => f.id === last), 15_000, 'the last event');
+      expect(s.published.map((f) => f.id)).toEqual(run.ids);
+      expect(s.dataOf<{ data: { i: number } }>('f').map((e) => e.data.i)).toEqual([...Array(30).keys()]);
+      expect(s.closed).toBe(false);
     }
     expect([...run.ids].sort()).toEqual(run.ids);
     // The new primary serves history to every process; what was published after the failover is in it.
-    const admin = token('ops', 'admin');
+    const admin = mint('ops', 'admin');
     const answers = await Promise.all([a, b, c].map((n) => api(n.url, 'GET', '/events/history?room=f-room&limit=1000', { token: admin })));
     for (const h of answers) {
       expect(h.body).toEqual(answers[0]!.body);

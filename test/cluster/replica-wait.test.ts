@@ -3,9 +3,10 @@
 // though the event was stored and delivered; a retry with the same Idempotency-Key confirms that
 // same event once the replica is back, and never publishes it a second time.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mint, startTestHub, type TestHub } from '../support/hub.js';
+import { startTestHub, type TestHub } from '../support/hub.js';
 import { startRedisServer, type RedisServer } from '../support/redis-topology.js';
 import type { RawStream } from '../support/sse-client.js';
+import { mint } from '../support/tokens.js';
 
 let primary: RedisServer | undefined;
 let replica: RedisServer | undefined;

@@ -4,14 +4,19 @@
 // once, in order, and is in history afterwards; the streams never close.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSentinelSet, type SentinelSet } from '../support/redis-topology.js';
-import { type HubNode, Stream, api, assertBuilt, newPrefix, startNode, stopAll, token, waitFor } from './cluster-harness.js';
+import { api } from '../support/http.js';
+import { assertBuilt, stopAll } from '../support/processes.js';
+import { newPrefix } from '../support/redis-keys.js';
+import { RawStream } from '../support/sse-client.js';
+import { mint as token } from '../support/tokens.js';
+import { type HubNode, openEvents, startNode } from './cluster-harness.js';
 import { publishThroughFailover } from './failover.js';
 
 const prefix = newPrefix('sentinel');
 let set: SentinelSet | undefined;
 let a: HubNode;
 let b: HubNode;
-const streams: Stream[] = [];
+const streams: RawStream[] = [];
 
 beforeAll(async () => {
   assertBuilt();
@@ -30,11 +35,18 @@ afterAll(async () => {
   await set?.stop();
 }, 30_000);
 
+/** Opens a stream in the test room on a node and waits for `connected`. */
+async function open(node: HubNode, user: string): Promise<RawStream> {
+  const s = await openEvents(node.url, token(user), { rooms: 's-room' });
+  if (!(s instanceof RawStream)) throw new Error(`stream refused: ${s.status} ${s.body}`);
+  streams.push(s);
+  await s.next('connected');
+  return s;
+}
+
 describe('Redis Sentinel failover with REDIS_WAIT_REPLICAS=1', () => {
   it('loses no event answered 202, delivers each once and in order on both processes, keeps the streams open', async () => {
-    const sa = await Stream.open(a.url, token('s-alice'), { rooms: 's-room' });
-    const sb = await Stream.open(b.url, token('s-bob'), { rooms: 's-room' });
-    streams.push(sa, sb);
+    const [sa, sb] = await Promise.all([open(a, 's-alice'), open(b, 's-bob')]);
     let killed: Promise<unknown> | undefined;
     let pingsAtKill: number[] = [];
     const run = await publishThroughFailover([a, b], {
@@ -52,11 +64,11 @@ describe('Redis Sentinel failover with REDIS_WAIT_REPLICAS=1', () => {
     expect(run.ids).toHaveLength(40);
     const last = run.ids.at(-1) as string;
     for (const s of [sa, sb]) {
-      await waitFor('the last event', () => s.events().some((m) => m.id === last), 15_000);
+      await s.until(() => s.published.some((f) => f.id === last), 15_000, 'the last event');
       // Exactly the events answered 202, once each, in publish order (ids increase across the failover).
-      expect(s.events().map((m) => m.id)).toEqual(run.ids);
-      expect(s.events().map((m) => m.data.data.i)).toEqual([...Array(40).keys()]);
-      expect(s.ended).toBe(false);
+      expect(s.published.map((f) => f.id)).toEqual(run.ids);
+      expect(s.dataOf<{ data: { i: number } }>('f').map((e) => e.data.i)).toEqual([...Array(40).keys()]);
+      expect(s.closed).toBe(false);
     }
     expect([...run.ids].sort()).toEqual(run.ids);
     // Heartbeats went on through the failover.

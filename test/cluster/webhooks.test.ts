@@ -1,21 +1,22 @@
 // Webhooks with several processes on one Redis: each transition is reported once hub-wide, and
 // the pending events outlive a process that dies (SIGKILL) before the receiver acknowledged them.
-import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mint, spawnHub, startTestHub, type ChildHub, type TestHub } from '../support/hub.js';
-import { REDIS_URL, deletePrefix } from '../support/redis-keys.js';
+import { startTestHub, type TestHub } from '../support/hub.js';
+import { startHubProcess, stopAll, type HubChild } from '../support/processes.js';
+import { REDIS_URL, deletePrefix, newPrefix } from '../support/redis-keys.js';
 import { mustStream } from '../support/sse-client.js';
+import { TEST_SECRET, mint } from '../support/tokens.js';
 import { waitFor } from '../support/wait.js';
 import { WebhookReceiver } from '../support/webhook-receiver.js';
 
 const SECRET = 'webhook-secret-of-the-tests-0123456789abcdef';
 
-const prefix = `test-webhooks-${randomBytes(4).toString('hex')}:`;
+const prefix = newPrefix('webhooks');
 let receiver: WebhookReceiver;
 let redis: Redis;
 const hubs: TestHub[] = [];
-let child: ChildHub | undefined;
+let child: HubChild | undefined;
 
 function env(nodeId: string): Record<string, string> {
   return {
@@ -39,7 +40,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  child?.kill('SIGKILL');
+  await stopAll();
   await receiver?.close();
   await Promise.all(hubs.map((h) => h.close()));
   redis?.disconnect();
@@ -78,7 +79,7 @@ describe('webhooks across processes on Redis', () => {
     receiver.posts.length = 0;
     receiver.mode = 'hang';
     await waitFor('the previous delivery lease to be released', async () => (await leaseHolder()) === null);
-    child = await spawnHub({ ...env('wh-dying'), JWT_SECRET: 'test-secret-that-is-long-enough-for-hs256-0123456789' });
+    child = await startHubProcess({ ...env('wh-dying'), JWT_SECRET: TEST_SECRET });
     await waitFor('the dying process to hold the delivery lease', async () => (await leaseHolder())?.startsWith('wh-dying#') === true);
     const s = await mustStream(child.url, '/events?rooms=attic', { authorization: `Bearer ${mint('dora')}` });
     await waitFor('its POST hanging on the receiver', () => receiver.hangingNow > 0);
@@ -86,8 +87,7 @@ describe('webhooks across processes on Redis', () => {
 
     const survivor = await hub('wh-survivor');
     expect(await leaseHolder()).toMatch(/^wh-dying#/);
-    child.kill('SIGKILL');
-    await child.exited;
+    await child.kill('SIGKILL');
     s.close();
     receiver.mode = 'ok';
     // The survivor reaps the dead process (its users leave, its rooms empty), takes the lease

@@ -3,7 +3,9 @@
 // ahead of the clock). The publishing process's newest delivered id is the floor of the next id,
 // so other processes deliver the next event rather than drop it as already seen.
 import { afterAll, describe, expect, it } from 'vitest';
-import { RedisFixture, brokerFactories, newPrefix, waitFor } from './harness.js';
+import { newPrefix } from '../support/redis-keys.js';
+import { waitFor } from '../support/wait.js';
+import { RedisFixture, brokerFactories } from './harness.js';
 import type { BrokerListener } from '../../src/core/ports.js';
 import type { EventDraft } from '../../src/core/events.js';
 
@@ -33,7 +35,7 @@ describe('Redis broker ids across a failover that lost the newest events', () =>
     await admin.set(`${prefix}seq`, String((Date.now() + 3_600_000) * 1000));
     const e1 = (await a.publish(draft(1))).id;
     const e2 = (await a.publish(draft(2))).id;
-    await waitFor(() => ra.ids.includes(e2) && rb.ids.includes(e2), 5000, 'both events on both');
+    await waitFor('both events on both', () => ra.ids.includes(e2) && rb.ids.includes(e2), 5000);
     // The promoted replica had e1 only: its stream ends at e1 (its last id too) and its seq is e1.
     const [entry, fields] = (await admin.xrange(`${prefix}history`, '-', '+', 'COUNT', 1))[0]!;
     await admin.del(`${prefix}history`);
@@ -42,7 +44,7 @@ describe('Redis broker ids across a failover that lost the newest events', () =>
 
     const e3 = (await a.publish(draft(3))).id;
     expect(e3 > e2).toBe(true);
-    await waitFor(() => rb.ids.includes(e3), 5000, 'the next event on the other process');
+    await waitFor('the next event on the other process', () => rb.ids.includes(e3), 5000);
     expect(rb.ids).toEqual([e1, e2, e3]);
     expect(ra.ids).toEqual([e1, e2, e3]);
     expect((await b.historyAfter(null, 10)).events.map((e) => e.id)).toEqual([e1, e3]);

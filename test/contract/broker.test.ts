@@ -4,8 +4,10 @@ import { encodeEvent } from '../../src/core/frame.js';
 import type { EventDraft, HubEvent } from '../../src/core/events.js';
 import type { Broker, BrokerListener, ControlMessage } from '../../src/core/ports.js';
 import { RedisBroker } from '../../src/backend/redis/broker.js';
+import { newPrefix } from '../support/redis-keys.js';
+import { waitFor } from '../support/wait.js';
 import { ChannelBus } from '../../src/backend/redis/bus.js';
-import { ClusterFixture, RedisFixture, brokerFactories, newPrefix, silentLogger, waitFor } from './harness.js';
+import { ClusterFixture, RedisFixture, brokerFactories, silentLogger } from './harness.js';
 
 const fx = new RedisFixture();
 const cluster = new ClusterFixture();
@@ -13,7 +15,9 @@ afterAll(() => Promise.all([fx.cleanup(), cluster.cleanup()]), 30_000);
 
 type Seen = { kind: 'event'; ev: HubEvent; frame: Buffer } | { kind: 'control'; msg: ControlMessage };
 
-function recorder(): BrokerListener & { seen: Seen[]; ids(): string[] } {
+type Recorder = BrokerListener & { seen: Seen[]; ids(): string[] };
+
+function recorder(): Recorder {
   const seen: Seen[] = [];
   return {
     seen,
@@ -28,6 +32,16 @@ function draft(over: Partial<EventDraft> = {}): EventDraft {
     type: 'test', data: { n: 1 }, room: null, userId: null, connectionId: null, filters: null,
     sender: 'tester', ownerUserId: null, ...over,
   };
+}
+
+/**
+ * Publishes a marker through `broker` and waits until every recorder has it: deliveries are in id
+ * order, so what a recorder saw before the marker is all it will ever see of the earlier events.
+ */
+async function marker(broker: Broker, recs: Recorder[]): Promise<string> {
+  const { id } = await broker.publish(draft({ type: 'marker' }));
+  await waitFor('the marker', () => recs.every((r) => r.ids().includes(id)), 5000);
+  return id;
 }
 
 describe.each(brokerFactories(fx, cluster))('Broker contract: $name', (factory) => {
@@ -46,9 +60,8 @@ describe.each(brokerFactories(fx, cluster))('Broker contract: $name', (factory) 
     for (let i = 1; i < ids.length; i++) expect(ids[i]! > ids[i - 1]!).toBe(true);
     // ids are microsecond-scaled wall clock
     expect(Math.abs(Number(ids[0]) / 1000 - Date.now())).toBeLessThan(60_000);
-    await waitFor(() => rec.ids().length >= 50, 5000, 'deliveries');
-    await new Promise((r) => setTimeout(r, 50));
-    expect(rec.ids()).toEqual(ids);
+    const end = await marker(broker, [rec]);
+    expect(rec.ids()).toEqual([...ids, end]);
     await broker.close();
   });
 
@@ -60,7 +73,7 @@ describe.each(brokerFactories(fx, cluster))('Broker contract: $name', (factory) 
     });
     const ev = await broker.publish(d);
     const c = await broker.publish(draft({ connectionId: 'conn1', ownerUserId: 'bob', data: null }));
-    await waitFor(() => rec.seen.length >= 2, 5000, 'deliveries');
+    await waitFor('deliveries', () => rec.seen.length >= 2, 5000);
     const got = rec.seen[0] as Extract<Seen, { kind: 'event' }>;
     expect(got.ev.id).toBe(ev.id);
     expect(got.ev).toMatchObject({ type: 'chat.msg', room: 'lobby', userId: null, connectionId: null, filters: { tier: 'gold' }, sender: 'svc' });
@@ -83,8 +96,8 @@ describe.each(brokerFactories(fx, cluster))('Broker contract: $name', (factory) 
     await broker.publishControl({ kind: 'join', room: 'r', userId: 'u', connectionId: null });
     const b = await broker.publish(draft());
     await broker.publishControl({ kind: 'room-signal', room: 'r', type: 'presence-join', data: { roomId: 'r', userId: 'u' } });
-    await waitFor(() => rec.seen.length >= 4, 5000, 'messages');
-    expect(rec.seen.map((s) => (s.kind === 'event' ? s.ev.id : s.msg.kind))).toEqual([a.id, 'join', b.id, 'room-signal']);
+    const end = await marker(broker, [rec]);
+    expect(rec.seen.map((s) => (s.kind === 'event' ? s.ev.id : s.msg.kind))).toEqual([a.id, 'join', b.id, 'room-signal', end]);
     await broker.close();
   });
 
@@ -124,12 +137,11 @@ describe.each(brokerFactories(fx, cluster))('Broker contract: $name', (factory) 
     const published = await Promise.all(Array.from({ length: 100 }, (_, i) => (i % 2 === 0 ? a : b).publish(draft({ data: i }))));
     const sorted = published.map((e) => e.id).sort();
     expect(new Set(sorted).size).toBe(100);
-    await waitFor(() => ra.ids().length >= 100 && rb.ids().length >= 100, 5000, 'deliveries on both');
-    await new Promise((r) => setTimeout(r, 50));
+    const end = await marker(a, [ra, rb]);
     // each process gets every event exactly once (its own too), in id order — the same order on both
-    expect(ra.ids()).toEqual(sorted);
-    expect(rb.ids()).toEqual(sorted);
-    expect((await b.historyAfter(null, 1000)).events.map((e) => e.id)).toEqual(sorted);
+    expect(ra.ids()).toEqual([...sorted, end]);
+    expect(rb.ids()).toEqual([...sorted, end]);
+    expect((await b.historyAfter(null, 1000)).events.map((e) => e.id)).toEqual([...sorted, end]);
     await a.close();
     await b.close();
   });
@@ -145,16 +157,15 @@ describe.each(brokerFactories(fx, cluster))('Broker contract: $name', (factory) 
     const rec = recorder();
     await broker.subscribe(rec);
     const ids = [(await publisher.publish(draft({ data: 0 }))).id];
-    await waitFor(() => rec.ids().length === 1, 5000, 'first delivery');
+    await waitFor('first delivery', () => rec.ids().length === 1, 5000);
     const admin = await fx.client('admin');
     await admin.client('KILL', 'ID', String(subId));
-    await waitFor(() => !broker.isHealthy(), 2000, 'unhealthy while cut');
+    await waitFor('unhealthy while cut', () => !broker.isHealthy(), 2000);
     for (let i = 1; i <= 5; i++) ids.push((await publisher.publish(draft({ data: i }))).id);
-    await waitFor(() => broker.isHealthy(), 5000, 'resubscribed');
+    await waitFor('resubscribed', () => broker.isHealthy(), 5000);
     for (let i = 6; i <= 8; i++) ids.push((await publisher.publish(draft({ data: i }))).id);
-    await waitFor(() => rec.ids().length >= 9, 5000, 'all deliveries');
-    await new Promise((r) => setTimeout(r, 50));
-    expect(rec.ids()).toEqual(ids);
+    const end = await marker(publisher, [rec]);
+    expect(rec.ids()).toEqual([...ids, end]);
     await broker.close();
     await publisher.close();
   });
@@ -166,16 +177,14 @@ describe.each(brokerFactories(fx, cluster))('Broker contract: $name', (factory) 
     const rec = recorder();
     await broker.subscribe(rec);
     const ids = [(await publisher.publish(draft({ data: 0 }))).id];
-    await waitFor(() => rec.ids().length === 1, 5000, 'first delivery');
+    await waitFor('first delivery', () => rec.ids().length === 1, 5000);
     await factory.cutSubscriptions?.();
     // published at once: some land while the subscription is being made again
     for (let i = 1; i <= 5; i++) ids.push((await publisher.publish(draft({ data: i }))).id);
-    await waitFor(() => broker.isHealthy(), 5000, 'resubscribed');
+    await waitFor('resubscribed', () => broker.isHealthy(), 5000);
     for (let i = 6; i <= 8; i++) ids.push((await publisher.publish(draft({ data: i }))).id);
-    await waitFor(() => rec.ids().length >= 9, 5000, 'all deliveries');
-    const marker = (await publisher.publish(draft({ data: 'marker' }))).id;
-    await waitFor(() => rec.ids().includes(marker), 5000, 'the marker');
-    expect(rec.ids()).toEqual([...ids, marker]);
+    const end = await marker(publisher, [rec]);
+    expect(rec.ids()).toEqual([...ids, end]);
     await broker.close();
     await publisher.close();
   });
@@ -200,7 +209,7 @@ describe.each(brokerFactories(fx, cluster))('Broker contract: $name', (factory) 
     await broker.subscribe(rec);
     const after: string[] = [];
     for (let i = 5; i < 10; i++) after.push((await publisher.publish(draft({ data: i }))).id);
-    await waitFor(() => rec.ids().length === 5, 5000, 'deliveries');
+    await waitFor('deliveries', () => rec.ids().length === 5, 5000);
     reads = 0;
     const recent = await Promise.all(Array.from({ length: 50 }, () => broker.historyAfter(after[1]!, 100)));
     for (const slice of recent) expect(slice.events.map((e) => e.id)).toEqual(after.slice(2));

@@ -16,11 +16,11 @@ import {
 import { RedisIdempotency } from '../../src/backend/redis/idempotency.js';
 import { RedisMemberships } from '../../src/backend/redis/memberships.js';
 import { RedisPresence } from '../../src/backend/redis/presence.js';
-import { Connection, type SseSink } from '../../src/core/connection.js';
+import type { Connection } from '../../src/core/connection.js';
 import { ConnectionManager } from '../../src/core/connection-manager.js';
 import { Counters } from '../../src/core/counters.js';
 import type { Broker, Directory, HubCensus, IdempotencyStore, Memberships, Presence } from '../../src/core/ports.js';
-import { deleteKeys } from '../support/redis-keys.js';
+import { REDIS_URL, deleteKeys, newPrefix } from '../support/redis-keys.js';
 import { startCluster, type RedisClusterTopology } from '../support/redis-topology.js';
 
 /** USER_ROOMS_TTL of the contract suites' presence nodes, in ms. */
@@ -28,52 +28,8 @@ const USER_ROOMS_TTL_MS = 60_000;
 /** PRESENCE_EVENTS_MAX_USERS of the contract suites' presence nodes, unless a case sets its own. */
 const ANNOUNCE_MAX_USERS = 100;
 
-export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-
+/** A logger that drops everything (the implementations log their Redis trouble). */
 export const silentLogger = { debug() {}, info() {}, warn() {}, error() {}, fatal() {} };
-
-export function newPrefix(tag: string): string {
-  return `test-${tag}-${randomBytes(4).toString('hex')}:`;
-}
-
-/** A sink that records what was written. */
-export class FakeSink implements SseSink {
-  readonly chunks: Buffer[] = [];
-  closed = false;
-  writableLength = 0;
-  write(chunk: Buffer): boolean {
-    this.chunks.push(chunk);
-    return true;
-  }
-  writev(chunks: readonly Buffer[]): void {
-    this.chunks.push(...chunks);
-  }
-  end(): void {
-    this.closed = true;
-  }
-  destroy(): void {
-    this.closed = true;
-  }
-  drained(): Promise<void> {
-    return Promise.resolve();
-  }
-}
-
-let seq = 0;
-export function fakeConnection(userId: string, rooms: string[] = [], id = `c${++seq}-${randomBytes(3).toString('hex')}`): Connection {
-  const conn = new Connection(id, userId, 'user', {}, Math.floor(Date.now() / 1000) + 3600, new FakeSink(), Date.now(), 1 << 20);
-  for (const r of rooms) conn.rooms.add(r);
-  return conn;
-}
-
-/** Polls until `check` holds (bounded). */
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** Redis clients and prefixes made by one suite, all released by cleanup(). */
 export class RedisFixture {

@@ -1,6 +1,7 @@
 // One contract for every IdempotencyStore: memory (one process), Redis and a Redis Cluster (hub-wide), run against each.
 import { afterAll, describe, expect, it } from 'vitest';
-import { ClusterFixture, RedisFixture, idempotencyFactories, newPrefix } from './harness.js';
+import { newPrefix } from '../support/redis-keys.js';
+import { ClusterFixture, RedisFixture, idempotencyFactories } from './harness.js';
 
 const fx = new RedisFixture();
 const cluster = new ClusterFixture();

@@ -5,7 +5,8 @@ import type { RedisReply } from 'rate-limit-redis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RedisRateLimitStore, rateLimitCommands } from '../../src/backend/redis/rate-limit.js';
 import { hashTagged } from '../../src/config-redis.js';
-import { ClusterFixture, RedisFixture, newPrefix } from './harness.js';
+import { newPrefix } from '../support/redis-keys.js';
+import { ClusterFixture, RedisFixture } from './harness.js';
 
 const fx = new RedisFixture();
 const cluster = new ClusterFixture();

@@ -5,8 +5,9 @@ import { MemoryRevocations } from '../../src/backend/memory/revocations.js';
 import { RedisRevocations } from '../../src/backend/redis/revocations.js';
 import type { Revocations } from '../../src/core/ports.js';
 import { RevocationList } from '../../src/core/revocations.js';
+import { newPrefix } from '../support/redis-keys.js';
 import { hashTagged } from '../../src/config-redis.js';
-import { ClusterFixture, RedisFixture, newPrefix } from './harness.js';
+import { ClusterFixture, RedisFixture } from './harness.js';
 
 const fx = new RedisFixture();
 const cluster = new ClusterFixture();

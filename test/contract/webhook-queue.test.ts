@@ -17,7 +17,10 @@ import { WebhookDispatcher } from '../../src/webhooks/dispatcher.js';
 import { WebhookSender } from '../../src/webhooks/sender.js';
 import { WebhookReceiver } from '../support/webhook-receiver.js';
 import { hashTagged } from '../../src/config-redis.js';
-import { ClusterFixture, RedisFixture, fakeConnection, newPrefix, silentLogger, waitFor } from './harness.js';
+import { fakeConnection } from '../support/fake-sink.js';
+import { newPrefix } from '../support/redis-keys.js';
+import { waitFor } from '../support/wait.js';
+import { ClusterFixture, RedisFixture, silentLogger } from './harness.js';
 
 const fx = new RedisFixture();
 const cluster = new ClusterFixture();
@@ -153,7 +156,7 @@ describe.each(factories)('webhook queue contract: $name', (factory) => {
     dispatcher.start();
     try {
       const value = async (name: string): Promise<number> => (await registry.getSingleMetric(name)!.get()).values[0]?.value ?? 0;
-      await waitFor(async () => (await value('roomcast_webhook_delivered_total')) === 3, 5000, 'three delivered');
+      await waitFor('three delivered', async () => (await value('roomcast_webhook_delivered_total')) === 3, 5000);
       expect(receiver.summary).toEqual(['presence.join s3 gus', 'room.occupied s4', 'presence.join s4 gus']);
       expect(await value('roomcast_webhook_dropped_total')).toBe(7);
       expect(await n.queue.peek(10)).toEqual([]);

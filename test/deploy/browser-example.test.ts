@@ -6,17 +6,20 @@ import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT } from './deployfiles.js';
-import { freePort, login, postJson, startHub, waitFor, type Hub } from './processes.js';
+import { launchBrowser } from '../support/browser.js';
+import { api, login } from '../support/http.js';
+import { freePort } from '../support/net.js';
+import { ROOT, startHubProcess, type HubChild } from '../support/processes.js';
+import { TEST_SECRET } from '../support/tokens.js';
+import { waitFor } from '../support/wait.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8' };
 
 describe('examples/browser-subscriber.html in Chromium', () => {
   let dir: string;
-  let hub: Hub;
+  let hub: HubChild;
   let server: Server;
   let pageOrigin: string;
   let browser: Browser;
@@ -36,13 +39,8 @@ describe('examples/browser-subscriber.html in Chromium', () => {
       }
     });
     await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
-    hub = await startHub({
-      DEMO: 'true', SIMULATORS: 'none', JWT_SECRET: 'browser-example-secret-0123456789-abcdefghij', CORS_ORIGINS: pageOrigin,
-    }, dir);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    hub = await startHubProcess({ DEMO: 'true', JWT_SECRET: TEST_SECRET, CORS_ORIGINS: pageOrigin }, { cwd: dir });
+    browser = await launchBrowser();
   }, 60_000);
 
   afterAll(async () => {
@@ -69,9 +67,9 @@ describe('examples/browser-subscriber.html in Chromium', () => {
     await page.waitForFunction(() => document.getElementById('log')?.textContent?.includes('connected {'), null, { timeout: 10_000 });
 
     const admin = await login(hub.url, 'admin');
-    const r = await postJson(`${hub.url}/broadcast/room/news`, { type: 'headline', data: { title: 'from the test' } }, admin);
+    const r = await api(hub.url, 'POST', '/broadcast/room/news', { token: admin, body: { type: 'headline', data: { title: 'from the test' } } });
     expect(r.status).toBe(202);
-    const id = (r.body as { id: string }).id;
+    const id = r.body.id as string;
     await waitFor('the event in the page', async () => {
       const text = await page.textContent('#log');
       return text?.includes(`#${id} headline [news] {"title":"from the test"}`) ? true : undefined;

@@ -9,18 +9,23 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventSource } from 'eventsource';
-import { deletePrefix } from '../support/redis-keys.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, login, nodesInStats } from '../support/http.js';
+import { freePort } from '../support/net.js';
+import { startChild, startHubProcess, stopAll, type Child, type HubChild } from '../support/processes.js';
+import { REDIS_URL, deletePrefix, newPrefix } from '../support/redis-keys.js';
+import { mustStream, type RawStream } from '../support/sse-client.js';
+import { waitFor, within } from '../support/wait.js';
 import { environmentOf, loadCompose, nginxConfForTest, readRepoFile, type ComposeService } from './deployfiles.js';
-import { freePort, login, postJson, startChild, startHub, waitFor, type Child, type Hub } from './processes.js';
-import { RawStream } from './sse.js';
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const NGINX = process.env.NGINX_BIN ?? '/usr/sbin/nginx';
 const SECRET = `nginx-test-${randomBytes(24).toString('hex')}`;
-const PREFIX = `test-nginx-${randomBytes(4).toString('hex')}:`;
+const PREFIX = newPrefix('nginx');
 const HEARTBEAT_MS = 1000;
 const RETRY_MS = 1000;
+/** Generous bounds: what a loaded machine needs, not what the hub promises (the bench measures that). */
+const ARRIVAL_MS = 5000;
+const RECONNECT_MS = 10_000;
 
 /** Event ids in the hub's order: digit strings by value, anything else as strings. */
 function idBefore(a: string, b: string): boolean {
@@ -28,25 +33,31 @@ function idBefore(a: string, b: string): boolean {
   return a < b;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
+/** A promise and the function that resolves it. */
+function gate(): { opened: Promise<void>; open(): void } {
+  let open = (): void => {};
+  const opened = new Promise<void>((r) => { open = r; });
+  return { opened, open };
 }
 
 describe('nginx with deploy/nginx/nginx.conf in front of three hubs on Redis', () => {
   let dir: string;
   let nginx: Child;
   let nginxUrl: string;
-  const hubs: Hub[] = [];
+  const hubs: HubChild[] = [];
   const nodeIds: string[] = [];
   let adminToken: string;
   let aliceToken: string;
   const streams: RawStream[] = [];
   const sources: EventSource[] = [];
-  let killedAt = 0;
 
-  const hubByNode = (nodeId: string): Hub => hubs[nodeIds.indexOf(nodeId)]!;
-  const liveHubOtherThan = (nodeId: string): Hub => hubs.find((h, i) => nodeIds[i] !== nodeId && h.proc.exitCode === null && h.proc.signalCode === null)!;
+  const hubByNode = (nodeId: string): HubChild => hubs[nodeIds.indexOf(nodeId)]!;
+  const liveHubOtherThan = (nodeId: string): HubChild => hubs.find((h, i) => nodeIds[i] !== nodeId && h.alive())!;
+  const publishVia = async (hub: HubChild, type: string, n: number): Promise<string> => {
+    const r = await api(hub.url, 'POST', '/broadcast', { token: adminToken, body: { type, data: { n } } });
+    expect(r.status).toBe(202);
+    return r.body.id as string;
+  };
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'roomcast-nginx-'));
@@ -65,7 +76,7 @@ describe('nginx with deploy/nginx/nginx.conf in front of three hubs on Redis', (
         RETRY_MS: String(RETRY_MS),
         LOG_LEVEL: 'warn',
       };
-      const hub = await startHub(env, dir);
+      const hub = await startHubProcess(env, { cwd: dir });
       hubs.push(hub);
       nodeIds.push(env.NODE_ID!);
       void name;
@@ -81,11 +92,11 @@ describe('nginx with deploy/nginx/nginx.conf in front of three hubs on Redis', (
     const confPath = join(dir, 'nginx.conf');
     writeFileSync(confPath, conf);
     const args = ['-p', `${dir}/`, '-c', confPath, '-e', 'stderr', '-g', `daemon off; pid ${join(dir, 'nginx.pid')};`];
-    const check = startChild(NGINX, ['-t', ...args.slice(0, -2), '-g', `pid ${join(dir, 'nginx.pid')};`], process.env, dir, join(dir, 'nginx-t.stdout'));
-    const checked = await check.exited;
+    const check = startChild(NGINX, ['-t', ...args.slice(0, -2), '-g', `pid ${join(dir, 'nginx.pid')};`], { env: process.env, cwd: dir, stdoutFile: join(dir, 'nginx-t.stdout') });
+    const checked = await within('nginx -t', check.exited, 10_000);
     expect(checked.code, check.stderr()).toBe(0);
     // stdout to a file: nginx opens /dev/stdout for its access log, which fails on a pipe's socket.
-    nginx = startChild(NGINX, args, process.env, dir, join(dir, 'nginx.stdout'));
+    nginx = startChild(NGINX, args, { env: process.env, cwd: dir, stdoutFile: join(dir, 'nginx.stdout') });
     await waitFor('nginx', async () => {
       if (nginx.proc.exitCode !== null) throw new Error(`nginx exited: ${nginx.stderr()}`);
       return (await fetch(`${nginxUrl}/nginx-health`)).ok ? true : undefined;
@@ -101,66 +112,45 @@ describe('nginx with deploy/nginx/nginx.conf in front of three hubs on Redis', (
     for (const s of sources) s.close();
     await nginx?.kill('SIGQUIT');
     await Promise.all(hubs.map((h) => h.kill('SIGTERM')));
+    await stopAll();
     // Leave Redis as we found it.
     await deletePrefix(PREFIX, REDIS_URL);
     if (dir) rmSync(dir, { recursive: true, force: true });
   }, 30_000);
 
   it('/stats through nginx counts all three processes', async () => {
-    const stats = await waitFor('three nodes in /stats', async () => {
-      const res = await fetch(`${nginxUrl}/stats`, { headers: { Authorization: `Bearer ${adminToken}` } });
-      const body = (await res.json()) as { nodes: { nodeId: string }[] };
-      return res.ok && body.nodes.length === 3 ? body : undefined;
-    });
-    expect(stats.nodes.map((n) => n.nodeId).sort()).toEqual([...nodeIds].sort());
+    expect(await nodesInStats(nginxUrl, adminToken, 3)).toEqual([...nodeIds].sort());
   });
 
-  it('streams through nginx without buffering: events published to another process arrive at once', async () => {
-    const viaNginx = new RawStream(`${nginxUrl}/events`, { Authorization: `Bearer ${aliceToken}` });
+  it('streams through nginx without buffering: each event published to another process arrives while the stream stays open', async () => {
+    const viaNginx = await mustStream(nginxUrl, '/events', { authorization: `Bearer ${aliceToken}` });
     streams.push(viaNginx);
-    const res = await viaNginx.open();
-    expect(res.statusCode).toBe(200);
-    expect(res.headers['content-type']).toBe('text/event-stream; charset=utf-8');
-    expect(res.headers['content-encoding']).toBeUndefined();
-    expect(res.headers['cache-control']).toMatch(/no-cache/);
-    const connected = await waitFor('connected', () => viaNginx.events.find((e) => e.event === 'connected'));
-    const servedBy = (JSON.parse(connected.data) as { nodeId: string }).nodeId;
+    expect(viaNginx.res.headers['content-type']).toBe('text/event-stream; charset=utf-8');
+    expect(viaNginx.res.headers['content-encoding']).toBeUndefined();
+    expect(viaNginx.res.headers['cache-control']).toMatch(/no-cache/);
+    const servedBy = viaNginx.dataOf<{ nodeId: string }>('connected')[0]!.nodeId;
     expect(nodeIds).toContain(servedBy);
 
-    // The same events straight from the serving process, for comparison.
-    const direct = new RawStream(`${hubByNode(servedBy).url}/events`, { Authorization: `Bearer ${aliceToken}` });
-    streams.push(direct);
-    await direct.open();
-    await waitFor('connected (direct)', () => direct.events.find((e) => e.event === 'connected'));
-
+    // One event at a time: a proxy that buffers holds a small event back until more bytes come or the
+    // stream ends, so each must arrive before the next is published. (Delays are the bench's business.)
     const publisher = liveHubOtherThan(servedBy);
-    const delays: number[] = [];
-    const directDelays: number[] = [];
     for (let n = 0; n < 20; n++) {
-      const t0 = performance.now();
-      const r = await postJson(`${publisher.url}/broadcast`, { type: 'latency-probe', data: { n } }, adminToken);
-      expect(r.status).toBe(202);
-      const id = (r.body as { id: string }).id;
-      const got = await waitFor(`event ${n} through nginx`, () => viaNginx.events.find((e) => e.id === id), 5000, 1);
-      const gotDirect = await waitFor(`event ${n} direct`, () => direct.events.find((e) => e.id === id), 5000, 1);
-      delays.push(got.at - t0);
-      directDelays.push(gotDirect.at - t0);
-      await new Promise((r) => setTimeout(r, 20));
+      const id = await publishVia(publisher, 'probe-unbuffered', n);
+      await viaNginx.until(() => viaNginx.published.some((f) => f.id === id), ARRIVAL_MS, `event ${n} through nginx`);
     }
-    console.log(
-      `[nginx] publish to ${publisher.url} -> stream via nginx (served by ${servedBy}): ` +
-      `median ${median(delays).toFixed(1)} ms, max ${Math.max(...delays).toFixed(1)} ms; ` +
-      `same stream straight from the hub: median ${median(directDelays).toFixed(1)} ms, max ${Math.max(...directDelays).toFixed(1)} ms (20 events)`,
-    );
-    // A buffering proxy holds small events until kilobytes accumulate or the stream ends; anything under 2 s is not that.
-    expect(Math.max(...delays)).toBeLessThan(2000);
+    expect(viaNginx.closed).toBe(false);
+    expect(viaNginx.dataOf<{ data: { n: number } }>('probe-unbuffered').map((e) => e.data.n)).toEqual(Array.from({ length: 20 }, (_, n) => n));
   });
 
   it('a client whose hub is killed reconnects through nginx and resumes with Last-Event-ID: nothing lost, nothing twice', async () => {
     const attempts: { lastEventId: string | null; status: number }[] = [];
     const received: { type: string; id: string | null; data: Record<string, unknown> }[] = [];
+    // The client's reconnect waits here until the test has published while it was away, so those
+    // events can only reach it by replay after Last-Event-ID (whatever the machine's speed).
+    const away = gate();
     const es = new EventSource(`${nginxUrl}/events`, {
       fetch: async (input, init) => {
+        if (attempts.length > 0) await away.opened;
         const res = await fetch(input, { ...init, headers: { ...init.headers, Authorization: `Bearer ${aliceToken}` } });
         attempts.push({ lastEventId: init.headers['Last-Event-ID'] ?? null, status: res.status });
         return res;
@@ -172,34 +162,22 @@ describe('nginx with deploy/nginx/nginx.conf in front of three hubs on Redis', (
         received.push({ type, id: e.lastEventId || null, data: JSON.parse(e.data) as Record<string, unknown> });
       });
     }
-    let reconnectedAt = 0;
-    const connectedCount = () => received.filter((r) => r.type === 'connected').length;
-    // (runs after the recording listener above, so the second `connected` is already counted)
-    es.addEventListener('connected', () => { if (reconnectedAt === 0 && connectedCount() === 2) reconnectedAt = performance.now(); });
+    const connectedCount = (): number => received.filter((r) => r.type === 'connected').length;
     await waitFor('first connection', () => connectedCount() === 1);
     const first = received.find((r) => r.type === 'connected')!.data as { nodeId: string };
     const victim = hubByNode(first.nodeId);
+    const publish = (n: number): Promise<string> => publishVia(liveHubOtherThan(first.nodeId), 'probe', n);
 
-    const publish = async (n: number) => {
-      const r = await postJson(`${liveHubOtherThan(first.nodeId).url}/broadcast`, { type: 'probe', data: { n } }, adminToken);
-      expect(r.status).toBe(202);
-      return (r.body as { id: string }).id;
-    };
     const before = [await publish(1), await publish(2), await publish(3)];
     await waitFor('events before the kill', () => before.every((id) => received.some((r) => r.id === id)));
     const lastBeforeKill = [...received].reverse().find((r) => r.id !== null)!.id;
 
-    victim.proc.kill('SIGKILL');
-    await victim.exited;
-    killedAt = performance.now();
-    // Published while the client is away (it waits RETRY_MS before reconnecting).
+    await victim.kill('SIGKILL');
     const during = [await publish(4), await publish(5), await publish(6)];
-    const duringPublishedAt = performance.now();
-    await waitFor('reconnected', () => connectedCount() === 2, 10_000);
-    // They were all in history before the client came back, so they reached it by replay after Last-Event-ID.
-    expect(duringPublishedAt).toBeLessThan(reconnectedAt);
+    away.open();
+    await waitFor('reconnected', () => connectedCount() === 2, RECONNECT_MS);
     const after = [await publish(7)];
-    await waitFor('events after the reconnect', () => [...during, ...after].every((id) => received.some((r) => r.id === id)), 10_000);
+    await waitFor('events after the reconnect', () => [...during, ...after].every((id) => received.some((r) => r.id === id)), RECONNECT_MS);
     es.close();
 
     const second = received.filter((r) => r.type === 'connected')[1]!.data as { nodeId: string };
@@ -218,26 +196,14 @@ describe('nginx with deploy/nginx/nginx.conf in front of three hubs on Redis', (
     for (let i = 1; i < ids.length; i++) {
       expect(idBefore(ids[i - 1]!, ids[i]!), `ids increase: ${ids[i - 1]} then ${ids[i]}`).toBe(true);
     }
-    console.log(
-      `[nginx] killed ${first.nodeId} (SIGKILL); probes 4-6 published within ${(duringPublishedAt - killedAt).toFixed(0)} ms; ` +
-      `client reconnected through nginx to ${second.nodeId} ${(reconnectedAt - killedAt).toFixed(0)} ms after the kill with Last-Event-ID ${lastBeforeKill}; probes received: ${probes.join(',')}`,
-    );
   }, 30_000);
 
-  it('/stats through nginx drops the killed process within three heartbeats, and nginx routes around it', async () => {
-    const alive = hubs.filter((h) => h.proc.exitCode === null && h.proc.signalCode === null);
+  it('/stats through nginx drops the killed process, and nginx routes around it', async () => {
+    const alive = hubs.filter((h) => h.alive());
     expect(alive.length).toBe(2);
-    expect(killedAt).toBeGreaterThan(0);
-    const stats = await waitFor('two nodes in /stats', async () => {
-      const res = await fetch(`${nginxUrl}/stats`, { headers: { Authorization: `Bearer ${adminToken}` } });
-      const body = (await res.json()) as { nodes: { nodeId: string }[] };
-      return res.ok && body.nodes.length === 2 ? body : undefined;
-    }, 3 * HEARTBEAT_MS + 2000);
-    const sinceKill = performance.now() - killedAt;
-    console.log(`[nginx] /stats through nginx shows ${stats.nodes.length} nodes ${sinceKill.toFixed(0)} ms after the SIGKILL (HEARTBEAT_MS=${HEARTBEAT_MS})`);
-    // The contract: gone within three heartbeat intervals (the wait above allows a margin for a loaded machine).
-    expect(sinceKill).toBeLessThan(3 * HEARTBEAT_MS + 2000);
-    expect(stats.nodes.map((n) => n.nodeId).sort()).toEqual(alive.map((h) => nodeIds[hubs.indexOf(h)]!).sort());
+    // The contract is three heartbeats; the wait is generous so a loaded machine does not fail it.
+    const nodes = await nodesInStats(nginxUrl, adminToken, 2, 10 * HEARTBEAT_MS);
+    expect(nodes).toEqual(alive.map((h) => nodeIds[hubs.indexOf(h)]!).sort());
     // Every request through nginx still succeeds with one upstream dead.
     for (let i = 0; i < 6; i++) expect((await fetch(`${nginxUrl}/health`)).status).toBe(200);
   });
@@ -262,20 +228,16 @@ describe('nginx with deploy/nginx/nginx.conf in front of three hubs on Redis', (
     const servedBy = (connected()[0]!.data as { nodeId: string }).nodeId;
     const stopping = hubByNode(servedBy);
     const other = liveHubOtherThan(servedBy);
-    const publish = async (n: number) => {
-      const r = await postJson(`${other.url}/broadcast`, { type: 'probe2', data: { n } }, adminToken);
-      expect(r.status).toBe(202);
-      return (r.body as { id: string }).id;
-    };
+    const publish = (n: number): Promise<string> => publishVia(other, 'probe2', n);
     const first = await publish(1);
     await waitFor('probe 1', () => received.some((r) => r.id === first));
 
     stopping.proc.kill('SIGTERM');
-    expect((await stopping.exited).code).toBe(0);
+    expect((await within('the graceful exit', stopping.exited, RECONNECT_MS)).code).toBe(0);
     await publish(2);
-    await waitFor('reconnected', () => connected().length === 2, 10_000);
+    await waitFor('reconnected', () => connected().length === 2, RECONNECT_MS);
     await publish(3);
-    await waitFor('probes 2 and 3', () => received.filter((r) => r.type === 'probe2').length === 3, 10_000);
+    await waitFor('probes 2 and 3', () => received.filter((r) => r.type === 'probe2').length === 3, RECONNECT_MS);
     es.close();
 
     const shutdown = received.find((r) => r.type === 'shutdown');
@@ -290,7 +252,7 @@ describe('nginx with deploy/nginx/nginx.conf in front of three hubs on Redis', (
 
   it('does not expose the per-process /metrics through nginx', async () => {
     expect((await fetch(`${nginxUrl}/metrics`)).status).toBe(404);
-    expect((await fetch(`${hubs.find((h) => h.proc.exitCode === null && h.proc.signalCode === null)!.url}/metrics`)).status).toBe(200);
+    expect((await fetch(`${hubs.find((h) => h.alive())!.url}/metrics`)).status).toBe(200);
   });
 
   it('keeps the access_token query parameter out of the nginx access log', async () => {

@@ -6,11 +6,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { login } from '../support/http.js';
+import { freePort } from '../support/net.js';
+import { ROOT, cleanEnv, startChild, startHubProcess, stopAll, type Child, type HubChild } from '../support/processes.js';
 import { mustStream } from '../support/sse-client.js';
-import { ROOT } from './deployfiles.js';
-import { cleanEnv, freePort, login, startChild, startHub, waitFor, type Child, type Hub } from './processes.js';
+import { TEST_SECRET } from '../support/tokens.js';
+import { waitFor } from '../support/wait.js';
 
-const SECRET = 'examples-test-secret-0123456789-abcdefghijklmnop';
 const WEBHOOK_SECRET = 'webhook-example-secret-0123456789-abcdefghij';
 const RECEIVER = join(ROOT, 'examples', 'webhook-receiver.mjs');
 
@@ -18,7 +20,7 @@ interface Printed { id: string; type: string; roomId: string; userId?: string }
 
 describe('examples/webhook-receiver.mjs against a running hub', () => {
   let dir: string;
-  let hub: Hub;
+  let hub: HubChild;
   let receiver: Child;
   let url: string;
 
@@ -35,14 +37,15 @@ describe('examples/webhook-receiver.mjs against a running hub', () => {
     dir = mkdtempSync(join(tmpdir(), 'roomcast-webhook-example-'));
     const port = await freePort();
     url = `http://127.0.0.1:${port}/roomcast/webhooks`;
-    receiver = startChild(process.execPath, [RECEIVER, '--port', String(port)], cleanEnv({ WEBHOOK_SECRET }));
+    receiver = startChild(process.execPath, [RECEIVER, '--port', String(port)], { env: cleanEnv({ WEBHOOK_SECRET }) });
     await waitFor('the receiver to listen', () => receiver.stderr().includes('listening'));
-    hub = await startHub({ DEMO: 'true', SIMULATORS: 'none', JWT_SECRET: SECRET, WEBHOOK_URL: url, WEBHOOK_SECRET }, dir);
+    hub = await startHubProcess({ DEMO: 'true', JWT_SECRET: TEST_SECRET, WEBHOOK_URL: url, WEBHOOK_SECRET }, { cwd: dir });
   });
 
   afterAll(async () => {
     await hub?.kill('SIGTERM');
     await receiver?.kill('SIGTERM');
+    await stopAll();
     rmSync(dir, { recursive: true, force: true });
   });
 

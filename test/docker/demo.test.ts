@@ -5,7 +5,7 @@
 // reached on its published port, bound to 127.0.0.1 by the v1 copy of the file.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCompose } from '../deploy/deployfiles.js';
-import { login, postJson } from '../deploy/processes.js';
+import { api, login } from '../support/http.js';
 import { mustStream, type RawStream } from '../support/sse-client.js';
 import { buildImage, ComposeProject, containerLogs, containerState, docker, requireEngine } from './docker.js';
 
@@ -54,7 +54,7 @@ describe('docker-compose.yml in containers: Redis and one hub in demo mode', () 
   });
 
   it('a demo user logs in', async () => {
-    const res = await postJson(`${hubUrl}/auth/login`, { username: 'alice', password: 'alice' });
+    const res = await api(hubUrl, 'POST', '/auth/login', { body: { username: 'alice', password: 'alice' } });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ tokenType: 'Bearer', user: { id: 'alice', role: 'user' } });
   });
@@ -63,7 +63,7 @@ describe('docker-compose.yml in containers: Redis and one hub in demo mode', () 
     const aliceToken = await login(hubUrl, 'alice');
     const adminToken = await login(hubUrl, 'admin');
     stream = await mustStream(hubUrl, '/events?rooms=stocks,chat', { Authorization: `Bearer ${aliceToken}` });
-    const published = await postJson(`${hubUrl}/broadcast`, { type: 'compose-probe', data: { n: 1 } }, adminToken);
+    const published = await api(hubUrl, 'POST', '/broadcast', { token: adminToken, body: { type: 'compose-probe', data: { n: 1 } } });
     expect(published.status).toBe(202);
     const id = (published.body as { id: string }).id;
     const got = await stream.next<{ id: string; data: unknown; sender: string }>('compose-probe', 10_000, (e) => e.id === id);

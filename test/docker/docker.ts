@@ -7,8 +7,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { ROOT } from '../deploy/deployfiles.js';
-import { freePort, waitFor } from '../support/wait.js';
+import { freePort } from '../support/net.js';
+import { ROOT } from '../support/processes.js';
+import { waitFor } from '../support/wait.js';
 
 /** The docker CLI of the engine's own version (run.sh names Debian's; the machine may have a newer client first on PATH). */
 export const DOCKER = process.env.DOCKER ?? 'docker';

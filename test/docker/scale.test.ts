@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { EventSource } from 'eventsource';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCompose } from '../deploy/deployfiles.js';
-import { login, postJson } from '../deploy/processes.js';
+import { api, login, nodesInStats } from '../support/http.js';
 import { mustStream, type RawStream } from '../support/sse-client.js';
 import { waitFor } from '../support/wait.js';
 import { buildImage, ComposeProject, containerInfo, containerLogs, docker, requireEngine } from './docker.js';
@@ -31,7 +31,7 @@ describe('the scaled compose files in containers: three hubs on Redis behind ngi
   const sources: EventSource[] = [];
 
   const publish = async (type: string, n: number): Promise<string> => {
-    const r = await postJson(`${nginxUrl}/broadcast`, { type, data: { n } }, adminToken);
+    const r = await api(nginxUrl, 'POST', '/broadcast', { token: adminToken, body: { type, data: { n } } });
     expect(r.status, JSON.stringify(r.body)).toBe(202);
     return (r.body as { id: string }).id;
   };
@@ -61,12 +61,7 @@ describe('the scaled compose files in containers: three hubs on Redis behind ngi
   }, 120_000);
 
   it('/stats through nginx lists the three hubs', async () => {
-    const stats = await waitFor('three nodes in /stats', async () => {
-      const res = await fetch(`${nginxUrl}/stats`, { headers: { Authorization: `Bearer ${adminToken}` } });
-      const body = (await res.json()) as { nodes: { nodeId: string }[] };
-      return res.ok && body.nodes.length === 3 ? body : undefined;
-    }, 30_000, 250);
-    expect(stats.nodes.map((n) => n.nodeId).sort()).toEqual(['hub-1', 'hub-2', 'hub-3']);
+    expect(await nodesInStats(nginxUrl, adminToken, 3, 30_000)).toEqual(['hub-1', 'hub-2', 'hub-3']);
   });
 
   it('a stream through nginx receives events published through nginx to the other hubs', async () => {

@@ -1,5 +1,6 @@
 // Private redis-server processes for tests: free ports, a temp dir per topology (removed on stop),
 // nothing on disk but the files Sentinel and Cluster insist on, every process stopped by PID.
+import { waitFor } from './wait.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -102,20 +103,9 @@ export async function withClient<T>(addr: Address, fn: (r: Redis) => Promise<T>,
   }
 }
 
-/** Polls `fn` every `everyMs` until it returns a value other than undefined/false; throws after `timeoutMs`. */
-export async function poll<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs: number, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastErr: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      lastErr = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
+/** Polls until `fn` returns a value (test/support/wait.ts's waitFor, every 100 ms by default here). */
+export function poll<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs: number, everyMs = 100): Promise<T> {
+  return waitFor(what, fn, timeoutMs, everyMs);
 }
 
 /**

@@ -1,3 +1,5 @@
+// The one SSE reader of the tests: a raw HTTP response over a real socket, its exact bytes kept and
+// its frames parsed as they arrive (no client library, no reconnects in between).
 import { request, type ClientRequest, type IncomingMessage } from 'node:http';
 
 /** One parsed SSE frame (or comment). */
@@ -11,6 +13,8 @@ export interface Frame {
 
 /** A raw SSE reader over a real socket: keeps the exact bytes and parses frames as they arrive. */
 export class RawStream {
+  /** The status of an accepted stream (a refusal is a `Refused`). */
+  readonly status = 200;
   raw = '';
   readonly frames: Frame[] = [];
   closed = false;
@@ -46,6 +50,21 @@ export class RawStream {
     return this.frames.filter((f) => f.event !== undefined || f.data !== undefined);
   }
 
+  /** Published events (those with an id), in arrival order. */
+  get published(): Frame[] {
+    return this.frames.filter((f) => f.id !== undefined);
+  }
+
+  /** Heartbeat comments received so far. */
+  get pings(): number {
+    return this.frames.filter((f) => f.comment === 'ping').length;
+  }
+
+  /** The stream's connection id, from its `connected` event. */
+  get connectionId(): string {
+    return this.dataOf<{ connectionId: string }>('connected')[0]?.connectionId ?? '';
+  }
+
   /** Parsed JSON data of the events of one type. */
   dataOf<T = Record<string, unknown>>(type: string): T[] {
     return this.events.filter((f) => (f.event ?? 'message') === type).map((f) => JSON.parse(f.data ?? 'null') as T);
@@ -67,7 +86,7 @@ export class RawStream {
     }
   }
 
-  /** Waits for the first event of a type (after `from` frames) and returns its parsed data. */
+  /** Waits for the first event of a type (that `pred` admits) and returns its parsed data. */
   async next<T = Record<string, unknown>>(type: string, timeoutMs = 5000, pred: (d: T) => boolean = () => true): Promise<T> {
     let found: T | undefined;
     await this.until(() => {
@@ -89,6 +108,7 @@ export class RawStream {
     await this.until(() => this.closed, timeoutMs, 'the stream to end');
   }
 
+  /** Ends the request from the client side. */
   close(): void {
     this.req.destroy();
     this.res.destroy();
@@ -156,4 +176,15 @@ export async function mustStream(baseUrl: string, path: string, headers: Record<
   if (!(s instanceof RawStream)) throw new Error(`stream refused: ${s.status} ${s.body}`);
   await s.next('connected');
   return s;
+}
+
+/**
+ * Proves absence without a sleep: `publish` publishes a marker event and answers its id; this waits
+ * for the marker on every stream. A stream gets events in id order, so once the marker is in, every
+ * event published before it has arrived or never will. Answers the marker's id.
+ */
+export async function throughMarker(streams: RawStream[], publish: () => Promise<string>, timeoutMs = 5000): Promise<string> {
+  const id = await publish();
+  for (const s of streams) await s.until(() => s.events.some((f) => f.id === id), timeoutMs, `the marker ${id}`);
+  return id;
 }

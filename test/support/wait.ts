@@ -1,8 +1,17 @@
-/** Resolves after `ms`; only for pacing a poll or bounding a wait, never as a substitute for one. */
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+// Bounded waiting: every test awaits what it expects with a deadline, never a bare sleep.
 
-/** Polls `fn` until it returns something other than undefined or false; fails after `timeoutMs`. */
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000, everyMs = 25): Promise<T> {
+/** Resolves after `ms`; only for pacing a poll or a load, never as a substitute for awaiting an outcome. */
+export function pause(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * Polls `fn` until it answers something other than undefined or false, and resolves with that;
+ * fails after `timeoutMs`, naming `what` (and the last error `fn` threw, if any).
+ */
+export async function waitFor<T>(
+  what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000, everyMs = 25,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastErr: unknown;
   for (;;) {
@@ -12,20 +21,20 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
     } catch (err) {
       lastErr = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ''}`);
-    await sleep(everyMs);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ''}`);
+    await pause(everyMs);
   }
 }
 
-/** A loopback port that was free a moment ago. */
-export async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
+/** Awaits a promise, failing after `timeoutMs` (naming `what`) if it has not settled by then. */
+export async function within<T>(what: string, p: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
   });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
