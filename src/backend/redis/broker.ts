@@ -1,25 +1,14 @@
 import { EVENT_ID_DIGITS } from '../../core/event-id.js';
-import type { EventDraft, HubEvent, Metadata } from '../../core/events.js';
-import { dataBounds, eventFrameParts, type FrameFields } from '../../core/frame.js';
+import type { EventDraft, HubEvent } from '../../core/events.js';
+import { dataBounds, eventFrameParts } from '../../core/frame.js';
 import type { Broker, BrokerListener, ControlMessage, HistoryInfo, HistorySlice } from '../../core/ports.js';
+import { type Header, entryToEventId, eventToEntryId, fieldsToEvent, frameFields, makeEvent } from './broker-codec.js';
 import { HISTORY_INFO_LUA, PUBLISH_LUA } from './broker-lua.js';
 import type { BusSubscription } from './bus.js';
 import type { RedisClient, RedisErrors, RedisLogger } from './client.js';
 import type { ReplicaConfirm } from './confirm.js';
 import './commands.js';
 import { RecentHistory } from './recent-history.js';
-
-/** An event's fields other than id and data, as kept in the stream (`h`) and sent on the bus. */
-interface Header {
-  t: string;
-  r: string | null;
-  u: string | null;
-  c: string | null;
-  f: Metadata | null;
-  s: string;
-  o: string | null;
-  ts: string;
-}
 
 /** Events read per round trip when catching up after a resubscription. */
 const CATCH_UP_PAGE = 500;
@@ -31,44 +20,6 @@ const CATCH_UP_RETRY_MS = 250;
 const E = 0x45;
 const C = 0x43;
 const NL = 0x0a;
-
-/** `1712…-0` (a stream entry id) → the 16-digit event id. */
-function entryToEventId(entryId: string): string {
-  const dash = entryId.indexOf('-');
-  return (dash < 0 ? entryId : entryId.slice(0, dash)).padStart(EVENT_ID_DIGITS, '0');
-}
-
-/** A 16-digit event id → the stream entry id it was stored under. */
-function eventToEntryId(id: string): string {
-  return `${id.replace(/^0+(?=\d)/, '')}-0`;
-}
-
-/** The frame fields a header carries. */
-function frameFields(h: Header): FrameFields {
-  return { type: h.t, room: h.r, userId: h.u, sender: h.s, timestamp: h.ts };
-}
-
-/** A HubEvent whose data JSON is read (and parsed) only when someone asks for it. */
-function makeEvent(id: string, h: Header, readDataJson: () => string): HubEvent {
-  let json: string | undefined;
-  let parsed: { v: unknown } | undefined;
-  const dataJson = (): string => (json ??= readDataJson());
-  return {
-    id, type: h.t, room: h.r, userId: h.u, connectionId: h.c, filters: h.f, sender: h.s, ownerUserId: h.o, timestamp: h.ts,
-    get dataJson() { return dataJson(); },
-    get data() { return (parsed ??= { v: JSON.parse(dataJson()) as unknown }).v; },
-  };
-}
-
-function fieldsToEvent(entryId: string, fields: string[]): HubEvent {
-  let header = '{}';
-  let data = 'null';
-  for (let i = 0; i + 1 < fields.length; i += 2) {
-    if (fields[i] === 'h') header = fields[i + 1] as string;
-    else if (fields[i] === 'd') data = fields[i + 1] as string;
-  }
-  return makeEvent(entryToEventId(entryId), JSON.parse(header) as Header, () => data);
-}
 
 type Held = { kind: 'event'; ev: HubEvent; frame: Buffer } | { kind: 'control'; msg: ControlMessage };
 
