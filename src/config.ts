@@ -1,12 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { ConfigError } from './config-error.js';
 import { REDIS_DEPLOYMENT_VARIABLES, effectivePrefix, parseRedisDeployment, type RedisDeployment } from './config-redis.js';
-import { WEBHOOK_TYPES, type WebhookType } from './core/webhooks.js';
+import { boolVar, durationVar, intVar, openFileLimit, type Env } from './config-vars.js';
+import { webhookVars, type WebhookConfig } from './config-webhooks.js';
 
 export { ConfigError } from './config-error.js';
+export { openFileLimit, parseDurationSec } from './config-vars.js';
+export { MIN_WEBHOOK_SECRET_BYTES, WEBHOOK_RETRY_FOR_SEC, type WebhookConfig } from './config-webhooks.js';
 
 /** Default HTTP port. */
 export const DEFAULT_PORT = 3000;
@@ -50,29 +53,13 @@ export const REQUEST_TIMEOUT_MS = 30_000;
  * connects waiting for their 503.
  */
 export const STREAM_FD_RESERVE = 256;
-/** Open-file limit assumed where the process cannot read its own (not Linux). */
-const FALLBACK_OPEN_FILES = 1024;
 /** The simulators a process may run. */
 export const SIMULATOR_NAMES = ['time', 'stock', 'chat'] as const;
 /** Minimum HS256 secret length outside demo mode, in bytes. */
 export const MIN_SECRET_BYTES = 32;
-/** Minimum WEBHOOK_SECRET length, in bytes. */
-export const MIN_WEBHOOK_SECRET_BYTES = 32;
-/** Default time a webhook batch is retried before it is given up, in seconds (5 minutes). */
-export const WEBHOOK_RETRY_FOR_SEC = 300;
 
 /** One built-in feed's name. */
 export type SimulatorName = (typeof SIMULATOR_NAMES)[number];
-
-/** Where and what the hub reports by webhook (WEBHOOK_*). */
-export interface WebhookConfig {
-  readonly url: string;
-  readonly secret: string;
-  /** The event types reported (WEBHOOK_EVENTS), in WEBHOOK_TYPES order. */
-  readonly events: readonly WebhookType[];
-  /** How long one batch is retried before it is given up, ms. */
-  readonly retryForMs: number;
-}
 
 /** The validated, frozen configuration of one process. */
 export interface Config {
@@ -126,89 +113,6 @@ export const CONFIG_VARIABLES = [
   'USER_RATE_LIMIT', 'MAX_STREAMS', 'REQUEST_TIMEOUT_MS', 'PRESENCE_EVENTS_MAX_USERS',
   'WEBHOOK_URL', 'WEBHOOK_SECRET', 'WEBHOOK_EVENTS', 'WEBHOOK_RETRY_FOR', ...REDIS_DEPLOYMENT_VARIABLES,
 ] as const;
-
-type Env = Record<string, string | undefined>;
-
-function intVar(env: Env, name: string, def: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw.trim() === '') return def;
-  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
-  const n = Number(raw.trim());
-  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
-  return n;
-}
-
-function boolVar(env: Env, name: string, def: boolean): boolean {
-  const raw = env[name]?.trim().toLowerCase();
-  if (raw === undefined || raw === '') return def;
-  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
-  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
-  throw new ConfigError(name, `must be true or false, got "${env[name]}"`);
-}
-
-const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
-
-/** Parses `3600`, `90s`, `15m`, `12h` or `30d` into seconds; undefined when malformed. */
-export function parseDurationSec(raw: string): number | undefined {
-  const m = /^(\d+)\s*([smhd]?)$/.exec(raw.trim());
-  if (!m) return undefined;
-  const n = Number(m[1]) * (DURATION_UNITS[m[2] || 's'] ?? 1);
-  return n > 0 ? n : undefined;
-}
-
-/** A duration variable (`3600`, `15m`, `12h`, `30d`) in seconds. */
-function durationVar(env: Env, name: string, defSec: number): number {
-  const raw = env[name]?.trim();
-  if (!raw) return defSec;
-  const parsed = parseDurationSec(raw);
-  if (parsed === undefined) throw new ConfigError(name, `must be seconds or a duration like 15m, 12h, 30d; got "${raw}"`);
-  return parsed;
-}
-
-/** This process's soft limit on open files (Linux: /proc/self/limits). */
-export function openFileLimit(): number {
-  try {
-    const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
-    const soft = Number(line?.split(/\s{2,}/)[1]);
-    return Number.isFinite(soft) && soft > 0 ? soft : FALLBACK_OPEN_FILES;
-  } catch {
-    return FALLBACK_OPEN_FILES;
-  }
-}
-
-/**
- * WEBHOOK_URL with its secret, events and retry window; undefined without a URL (the other three
- * are still checked, so a typo never passes silently).
- */
-function webhookVars(env: Env): WebhookConfig | undefined {
-  const eventsRaw = env.WEBHOOK_EVENTS?.trim();
-  const named = eventsRaw ? eventsRaw.split(',').map((s) => s.trim()).filter(Boolean) : [...WEBHOOK_TYPES];
-  for (const name of named) {
-    if (!(WEBHOOK_TYPES as readonly string[]).includes(name)) {
-      throw new ConfigError('WEBHOOK_EVENTS', `unknown event "${name}" (known: ${WEBHOOK_TYPES.join(', ')})`);
-    }
-  }
-  if (named.length === 0) throw new ConfigError('WEBHOOK_EVENTS', `must name at least one of ${WEBHOOK_TYPES.join(', ')}`);
-  const events: WebhookType[] = WEBHOOK_TYPES.filter((t) => named.includes(t));
-  const retryForMs = durationVar(env, 'WEBHOOK_RETRY_FOR', WEBHOOK_RETRY_FOR_SEC) * 1000;
-  const url = env.WEBHOOK_URL?.trim() || undefined;
-  if (url === undefined) return undefined;
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new ConfigError('WEBHOOK_URL', 'must be an http:// or https:// URL');
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new ConfigError('WEBHOOK_URL', `must be an http:// or https:// URL, not ${parsed.protocol}`);
-  }
-  const secret = env.WEBHOOK_SECRET ?? '';
-  if (secret === '') throw new ConfigError('WEBHOOK_SECRET', `is required with WEBHOOK_URL (at least ${MIN_WEBHOOK_SECRET_BYTES} bytes)`);
-  if (Buffer.byteLength(secret) < MIN_WEBHOOK_SECRET_BYTES) {
-    throw new ConfigError('WEBHOOK_SECRET', `must be at least ${MIN_WEBHOOK_SECRET_BYTES} bytes`);
-  }
-  return Object.freeze({ url: parsed.href, secret, events: Object.freeze(events), retryForMs });
-}
 
 const nodeIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/);
 

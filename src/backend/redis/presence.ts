@@ -6,9 +6,8 @@ import type {
 } from '../../core/ports.js';
 import type { RedisClient, RedisErrors, RedisLogger } from './client.js';
 import './commands.js';
-import {
-  CLOSED_LUA, HEARTBEAT_LUA, LEAVE_LUA, MEMBERSHIP_LUA, OPENED_LUA, READ_LUA, REAP_LUA, RESYNC_LUA, USER_ROOM_LUA,
-} from './presence-lua.js';
+import { CLOSED_LUA, MEMBERSHIP_LUA, OPENED_LUA, USER_ROOM_LUA } from './presence-lua.js';
+import { HEARTBEAT_LUA, LEAVE_LUA, READ_LUA, REAP_LUA, RESYNC_LUA } from './presence-node-lua.js';
 
 /**
  * A node is dead once this many heartbeat intervals pass without its beat: under the contract's
