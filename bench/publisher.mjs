@@ -83,6 +83,7 @@ function done(r) {
 
 let pool = [];   // keep-alive connections; in cluster mode one per distinct node when possible
 let next = 0;
+let running = null;   // start()..stop(): {r, state, loop}
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -120,6 +121,35 @@ serve({
       const conn = pool[next++ % pool.length];
       await publishOne(conn, r);
     }
+    return done(r);
+  },
+
+  /** Starts publishing `rate` events per second, as steady() does, until stop(); answers at once. */
+  start({ rate }) {
+    if (running) throw new Error('already publishing');
+    const r = newResult();
+    const state = { stopped: false };
+    const loop = (async () => {
+      const interval = 1000 / rate;
+      const t0 = performance.now();
+      for (let i = 0; !state.stopped; i++) {
+        const wait = t0 + i * interval - performance.now();
+        if (wait > 0) await sleep(wait);
+        else r.maxLagMs = Math.max(r.maxLagMs, -wait);
+        if (!state.stopped) await publishOne(pool[next++ % pool.length], r);
+      }
+    })();
+    running = { r, state, loop };
+    return { fromSeq: r.fromSeq };
+  },
+
+  /** Ends what start() began, after the request in flight; the result as steady() gives it. */
+  async stop() {
+    if (!running) throw new Error('not publishing');
+    const { r, state, loop } = running;
+    state.stopped = true;
+    await loop;
+    running = null;
     return done(r);
   },
 

@@ -31,8 +31,11 @@ import {
   round, mb, log,
 } from './lib/harness.mjs';
 import { newRedisPrefix, cleanupRedis, redisUp } from './lib/redis.mjs';
+import * as storm from './scenarios/storm.mjs';
 
-const ALL_SCENARIOS = ['idle', 'fanout', 'burst', 'capacity', 'cluster'];
+/** Hub-only scenarios in modules of their own: PROFILES, applyFlags(p, flags), run(p), rows(result). */
+const MODULES = { storm };
+const ALL_SCENARIOS = ['idle', 'fanout', 'burst', 'capacity', 'cluster', ...Object.keys(MODULES)];
 
 // ---------------------------------------------------------------------------------------------
 // Arguments and profiles
@@ -82,6 +85,7 @@ function profileFrom(flags) {
   if (num('duration')) { p.fanout.durationMs = num('duration') * 1000; p.cluster.durationMs = num('duration') * 1000; p.burst.durationMs = num('duration') * 1000; }
   if (num('concurrency')) p.burst.concurrency = num('concurrency');
   if (num('capacity-max')) p.capacity.steps = p.capacity.steps.filter((s) => s < num('capacity-max')).concat([num('capacity-max')]);
+  for (const [sc, m] of Object.entries(MODULES)) p[sc] = m.applyFlags(structuredClone(m.PROFILES[name]), flags);
   return { name, ...p };
 }
 
@@ -348,6 +352,9 @@ function tableRows(S, withFloor = false) {
     if (S.cluster.scaling != null) rows.push(['cluster', 'scaling vs single hub (2 cores)', null, S.cluster.scaling, null, '≥ 1.6', ...(withFloor ? [null] : [])]);
     if (S.cluster.scalingWithRedis != null) rows.push(['cluster', '… counting Redis CPU', null, S.cluster.scalingWithRedis, null, '', ...(withFloor ? [null] : [])]);
   }
+  for (const [sc, m] of Object.entries(MODULES)) {
+    if (S[sc]?.hub) rows.push(...m.rows(S[sc].hub).map((r) => (withFloor ? [...r, null] : r)));
+  }
   return rows;
 }
 
@@ -444,6 +451,11 @@ async function main() {
         S[sc].scaling = round((2 * single.cpuUsPerDelivery) / c.cpuUsPerDelivery, 2);
         if (c.redisCpuUsPerDelivery != null) S[sc].scalingWithRedis = round((2 * single.cpuUsPerDelivery) / (c.cpuUsPerDelivery + c.redisCpuUsPerDelivery), 2);
       }
+      continue;
+    }
+    if (MODULES[sc]) {
+      if (targets.includes('hub')) S[sc].hub = await runOne(sc, 'hub', () => MODULES[sc].run(profile[sc]));
+      else S[sc].note = `${sc} runs the hub only`;
       continue;
     }
     const fn = { idle: runIdle, fanout: runFanout, burst: runBurst, capacity: runCapacity }[sc];

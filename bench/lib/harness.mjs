@@ -77,10 +77,10 @@ export function httpGet(port, p, headers = {}) {
   });
 }
 
-/** Starts the baseline or the hub on core 0 and waits for /health. */
+/** Starts the baseline or the hub on core 0 and waits for /health (extraEnv.JWT_SECRET: shared by several hubs). */
 export async function startServer(kind, extraEnv = {}) {
   const port = await freePort();
-  const secret = randomBytes(32).toString('hex');
+  const secret = extraEnv.JWT_SECRET ?? randomBytes(32).toString('hex');
   const env = {
     PATH: process.env.PATH, HOME: process.env.HOME, LANG: process.env.LANG ?? 'C.UTF-8',
     NODE_ENV: 'production', PORT: String(port), HOST: '127.0.0.1', JWT_SECRET: secret,
@@ -98,7 +98,8 @@ export async function startServer(kind, extraEnv = {}) {
   cp.stdout.on('data', keep);
   cp.stderr.on('data', keep);
   let exited = null;
-  cp.on('exit', (code, sig) => { exited = code ?? sig; });
+  // Forgotten at exit, so that killAll never signals a pid the system has handed to another process.
+  cp.on('exit', (code, sig) => { exited = code ?? sig; serverPids.delete(cp.pid); });
   const deadline = Date.now() + 20_000;
   const healthPath = extraEnv.WORKERS && Number(extraEnv.WORKERS) > 1 ? '/ready' : '/health';
   let healthy = false;
@@ -138,15 +139,20 @@ export function forkChild(script) {
   return track(fork(path.join(BENCH_DIR, script), [], opts));
 }
 
-/** Client processes for `total` streams, initialised against `server`. */
-export async function spawnClients(server, total, extra = {}) {
-  const k = Math.max(1, Math.ceil(total / PER_CHILD));
+/**
+ * Client processes for `total` streams, initialised against `server` with `extra` (see the client's
+ * init). opts: script (default client.mjs), perChild (streams per process, default PER_CHILD),
+ * minChildren, users and userPrefix (subscriber identities, default --users and bench-sub).
+ */
+export async function spawnClients(server, total, extra = {}, opts = {}) {
+  const k = Math.max(opts.minChildren ?? 1, Math.ceil(total / (opts.perChild ?? PER_CHILD)));
   // One subscriber identity by default: with many users every new user's first stream makes the hub
   // send presence-join to the whole room (quadratic chatter while streams open). --users=N spreads
   // the streams over N user ids (each client process cycles through all of them).
-  const users = Math.max(1, settings.users);
-  const tokens = Array.from({ length: Math.min(users, 100_000) }, (_, i) => mintToken(server.secret, users === 1 ? 'bench-sub' : `bench-sub-${i}`, 'user'));
-  const cs = Array.from({ length: k }, () => forkChild('client.mjs'));
+  const users = Math.max(1, opts.users ?? settings.users);
+  const prefix = opts.userPrefix ?? 'bench-sub';
+  const tokens = Array.from({ length: Math.min(users, 100_000) }, (_, i) => mintToken(server.secret, users === 1 ? prefix : `${prefix}-${i}`, 'user'));
+  const cs = Array.from({ length: k }, () => forkChild(opts.script ?? 'client.mjs'));
   await Promise.all(cs.map((c, i) => call(c, 'init', {
     host: '127.0.0.1', port: server.port, room: ROOM, tokens: tokens.slice(i).concat(tokens.slice(0, i)), eventType: EVENT_TYPE, ...extra,
   }, 10_000)));
