@@ -32,9 +32,10 @@ import {
 } from './lib/harness.mjs';
 import { newRedisPrefix, cleanupRedis, redisUp } from './lib/redis.mjs';
 import * as storm from './scenarios/storm.mjs';
+import * as capacityCluster from './scenarios/capacity-cluster.mjs';
 
 /** Hub-only scenarios in modules of their own: PROFILES, applyFlags(p, flags), run(p), rows(result). */
-const MODULES = { storm };
+const MODULES = { storm, 'capacity-cluster': capacityCluster };
 const ALL_SCENARIOS = ['idle', 'fanout', 'burst', 'capacity', 'cluster', ...Object.keys(MODULES)];
 
 // ---------------------------------------------------------------------------------------------
