@@ -37,7 +37,7 @@ function pct(xs, p) {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
 }
-const spread = (xs) => ({ n: xs.length, p50: round(pct(xs, 50), 1), p99: round(pct(xs, 99), 1), max: round(pct(xs, 100), 1) });
+const spread = (xs) => ({ n: xs.length, min: round(pct(xs, 0), 1), p50: round(pct(xs, 50), 1), p99: round(pct(xs, 99), 1), max: round(pct(xs, 100), 1) });
 
 /** Counts per 100 ms bucket of times in ms: [[bucketStartMs, count], ...] for non-empty buckets. */
 function buckets100(xs) {
