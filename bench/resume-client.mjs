@@ -6,6 +6,7 @@
 // tried, when it was back (`connected`) and when it had caught up, and checks that it holds every
 // event of the phase exactly once and in order. Driven by bench/scenarios/storm.mjs over IPC.
 import net from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { SseParser } from './lib/sse-parser.mjs';
 import { ResponseReader } from './lib/http-stream.mjs';
 import { Hist } from './lib/hist.mjs';
@@ -23,6 +24,8 @@ let pending = 0;         // attempts in flight of clients never open yet (paces 
 const refusals = {};     // non-200 answers by status
 const errors = {};       // failed attempts by socket error / reason
 let shutdownRetryMs = [];// retryMs of the shutdown events received
+// This process's own event-loop delay: when it is large, the times it records are late, not the hub.
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
 
 /** A non-negative integer written right after `key` in s, or -1. */
 function intAfter(s, key) {
@@ -232,6 +235,7 @@ function report() {
     ...progress(), drops, historyGaps, maxPingGapMs: maxGapUs / 1000, refusals, errors,
     attemptsMs: attempts, firstAttemptsMs: firstAttempts, resumedMs: resumed, caughtUpMs: caughtUp,
     shutdownRetryMs, windowHist: winHist.toJSON(),
+    loopDelayMs: { p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
   };
 }
 
@@ -257,12 +261,13 @@ serve({
   init(args) {
     cfg = { eventType: 'bench', retryMs: 3000, ...args };
     target = { host: cfg.host, port: cfg.port };
+    loopDelay.enable();
     return { pid: process.pid };
   },
   open: openMany,
   begin({ fromSeq }) { phase = { fromSeq }; for (const c of clients) c.resetPhase(); return { clients: clients.length }; },
   /** From now on attempts go to `port` and are timed from stopUs. */
-  storm({ port, stopUs }) { target = { host: cfg.host, port }; storm = { stopUs }; return {}; },
+  storm({ port, stopUs }) { target = { host: cfg.host, port }; storm = { stopUs }; loopDelay.reset(); return {}; },
   window({ fromUs, toUs = Infinity }) { latWindow = { fromUs, toUs }; winHist = new Hist(); return {}; },
   endWindow({ toUs }) { if (latWindow) latWindow.toUs = toUs; return {}; },
   progress,

@@ -79,6 +79,16 @@ export async function run(p) {
     const tOpen = Date.now();
     // Generous: on one core the workers may accept well below the offered rate.
     const open = await openStreams(cs, p.streams, { ratePerSec: p.rate / cs.length, timeoutMs: Math.round((p.streams / p.rate) * 8000) + 60_000 });
+    // The primary hands connections to whichever worker is free, not strictly in turn: a worker
+    // that reached MAX_STREAMS refuses with 503, and the client tries again (as roomcast's client
+    // does after Retry-After), landing on another worker. Refusals are reported.
+    const refused = [];
+    for (let pass = 0; pass < 3 && open.failed > 0 && Object.keys(open.failures).every((f) => f === 'http_503'); pass++) {
+      refused.push(open.failed);
+      await sleep(1000);
+      const again = await openStreams(cs, open.failed, { ratePerSec: p.rate / cs.length, timeoutMs: 120_000 });
+      open.connected += again.connected; open.failed = again.failed; open.failures = again.failures;
+    }
     const openSec = (Date.now() - tOpen) / 1000;
     await sleep(p.settleMs);
 
@@ -103,7 +113,7 @@ export async function run(p) {
     const completeness = await finishPhase(cs, r);
     const streams = open.connected;
     const out = {
-      workers: p.workers, requested: p.streams, streams, open: hb.open, failedConnects: open.failed, connectFailures: open.failures, closes: hb.closes,
+      workers: p.workers, requested: p.streams, streams, open: hb.open, failedConnects: open.failed, connectFailures: open.failures, refusedThenRetried: refused, closes: hb.closes,
       clientProcesses: cs.length, sourceAddresses: sources, users: p.users,
       openSec: round(openSec, 1), connectsPerSec: round(streams / openSec, 0), connectP99Ms: open.connectP99Ms,
       perWorker: s1.nodes.map((n) => ({ nodeId: n.nodeId, connections: n.connections })).sort((a, b) => (a.nodeId < b.nodeId ? -1 : 1)),
@@ -147,6 +157,7 @@ export function rows(r) {
   add('max descriptors in one process', r.maxFdsPerProcess, '< 20,000');
   add('connects/s; connect p99 (ms)', `${r.connectsPerSec}; ${r.connectP99Ms}`);
   add('failed connects', r.failedConnects === 0 ? 0 : `${r.failedConnects} ${JSON.stringify(r.connectFailures)}`, '0');
+  if (r.refusedThenRetried?.length) add('refused (503) then retried, per pass', r.refusedThenRetried.join(' / '));
   add('heartbeat max gap (ms)', r.maxHeartbeatGapMs, `≤ ${2 * r.heartbeatMs} (HEARTBEAT_MS ${r.heartbeatMs})`);
   add('one event: delivered / streams', `${r.completeness.complete} / ${r.completeness.connections}`, 'all');
   add('one event: completion (ms)', r.fanout.completionMs);

@@ -102,9 +102,11 @@ async function runOnce(p, signal, redis) {
     const bPids = b.tree(), rPids = redis.pids(), cPids = [...all.map((c) => c.pid), pub.p.pid];
     await call(pub.p, 'start', { rate: p.rate });
     await sleep(Math.min(500, p.calmMs / 2));
-    const calm0 = { us: nowUs(), b: cpuSeconds(bPids) };
+    const calm0 = { us: nowUs(), b: cpuSeconds(bPids), a: cpuSeconds(a.tree()), c: cpuSeconds(cPids) };
     await sleep(p.calmMs - Math.min(500, p.calmMs / 2));
-    const calmCores = (cpuSeconds(bPids) - calm0.b) / ((nowUs() - calm0.us) / 1e6);
+    const calmSec = (nowUs() - calm0.us) / 1e6;
+    const calmCores = (cpuSeconds(bPids) - calm0.b) / calmSec;
+    const calm = { aCores: (cpuSeconds(a.tree()) - calm0.a) / calmSec, clientCores: (cpuSeconds(cPids) - calm0.c) / calmSec };
 
     // The storm: attempts go to B from now on; A gets the signal.
     const cpu0 = { b: cpuSeconds(bPids), r: cpuSeconds(rPids), c: cpuSeconds(cPids), m: machineCpu() };
@@ -122,7 +124,11 @@ async function runOnce(p, signal, redis) {
     const cpu1 = { b: cpuSeconds(bPids), r: cpuSeconds(rPids), c: cpuSeconds(cPids), m: machineCpu() };
     await Promise.all(stayers.map((c) => call(c, 'endWindow', { toUs: endUs })));
 
+    // After the storm: B with every stream, for comparison with its calm rate.
+    const after0 = { us: nowUs(), b: cpuSeconds(bPids), c: cpuSeconds(cPids) };
     await sleep(p.afterMs);
+    const afterSec = (nowUs() - after0.us) / 1e6;
+    const after = { bCores: (cpuSeconds(bPids) - after0.b) / afterSec, clientCores: (cpuSeconds(cPids) - after0.c) / afterSec };
     const r = await call(pub.p, 'stop', {}, 60_000);
     const drainUntil = Date.now() + 10_000;
     while ((await progress(all)).minUnique < r.accepted && Date.now() < drainUntil) await sleep(100);
@@ -149,16 +155,22 @@ async function runOnce(p, signal, redis) {
       completeness: mv.fin, stayCompleteness: st.fin,
       stayDrops: st.rep.reduce((s, x) => s + x.drops, 0),
       stayMaxHeartbeatGapMs: round(stayGapMs, 1), stayLatencyMs: win.summary(),
-      bCpuSec: round(bCpu, 2), bCpuCores: round(bCpu / wall, 3), bCalmCpuCores: round(calmCores, 3),
+      bCpuSec: round(bCpu, 2), bCpuCores: round(bCpu / wall, 3), bCalmCpuCores: round(calmCores, 3), bAfterCpuCores: round(after.bCores, 3),
+      aCalmCpuCores: round(calm.aCores, 3),
+      // The load clients share one core (pinned): near 1, client-side times are late, not the hub.
+      clientLoopDelayMs: { p99: round(Math.max(...mv.rep.map((x) => x.loopDelayMs.p99)), 1), max: round(Math.max(...mv.rep.map((x) => x.loopDelayMs.max)), 1) },
+      clientCpuCores: { calm: round(calm.clientCores, 3), storm: round((cpu1.c - cpu0.c) / wall, 3), after: round(after.clientCores, 3) },
       // Above B's calm rate: what the resumes cost (connect, replay, presence) rather than publishing.
       bCpuUsPerResume: resumed.length ? round((bExcess * 1e6) / resumed.length, 0) : null,
       redisCpuSec: round(rCpu, 2), redisCpuCores: round(rCpu / wall, 3), stormWindowSec: round(wall, 2),
-      published: r.sent, accepted: r.accepted, publishStatuses: r.statuses, publisherLagMaxMs: round(r.maxLagMs, 1),
+      published: r.sent, accepted: r.accepted, publishStatuses: r.statuses, publisherLagMaxMs: round(r.maxLagMs, 1), publishRttMs: r.rtt,
+      achievedRate: round(r.accepted / ((r.endUs - r.startUs) / 1e6), 2),
       ...machineLoad(cpu0.m, cpu1.m, wall, bCpu + rCpu + (cpu1.c - cpu0.c)),
     };
     out.targets = {
       allBackWithinMs: p.targetMs, met: out.caughtUp === p.streams && (out.caughtUpMs.max ?? Infinity) <= p.targetMs && mv.fin.ok && stayGapMs <= 2 * p.heartbeatMs,
     };
+    out.clientBound = Math.max(out.clientCpuCores.calm, out.clientCpuCores.storm) > 0.9;
     out.ok = out.caughtUp === p.streams && mv.fin.ok && st.fin.ok && out.stayDrops === 0;
     return out;
   } finally {
@@ -229,9 +241,13 @@ export function rows(res) {
     add('missing / dup / order (stayers)', `${r.stayCompleteness.missing} / ${r.stayCompleteness.duplicates} / ${r.stayCompleteness.orderErrors}`, '0 / 0 / 0');
     add('B heartbeat max gap, stayers (ms)', r.stayMaxHeartbeatGapMs, `≤ ${2 * r.heartbeatMs} (HEARTBEAT_MS ${r.heartbeatMs})`);
     add('B latency in storm p50/p99/max (ms)', s3(r.stayLatencyMs));
-    add('B CPU in storm (s / cores; calm cores)', `${r.bCpuSec} / ${r.bCpuCores}; ${r.bCalmCpuCores}`);
+    add('B CPU in storm (s / cores)', `${r.bCpuSec} / ${r.bCpuCores}`);
+    add('B CPU cores before / after the storm', `${r.bCalmCpuCores} / ${r.bAfterCpuCores}`);
     add('B CPU per resumed stream above calm (µs)', r.bCpuUsPerResume);
     add('Redis CPU in storm (s / cores)', `${r.redisCpuSec} / ${r.redisCpuCores}`);
+    add('publishes/s achieved; RTT p99 / max (ms)', `${r.achievedRate}; ${r.publishRttMs.p99} / ${r.publishRttMs.max}`, `${r.rate}/s`);
+    add('client event-loop delay p99 / max (ms)', `${r.clientLoopDelayMs.p99} / ${r.clientLoopDelayMs.max}`, 'small, else client times are late');
+    add('client CPU cores calm / storm / after', `${r.clientCpuCores.calm} / ${r.clientCpuCores.storm} / ${r.clientCpuCores.after}`, '< 0.9 else client-bound');
     add('foreign CPU load (cores)', r.foreignCpuCores, '≈ 0 on a quiet machine');
     add('targets met', r.targets.met ? 'yes' : 'no');
   }
