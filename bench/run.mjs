@@ -34,7 +34,7 @@ import { newRedisPrefix, cleanupRedis, redisUp } from './lib/redis.mjs';
 import * as storm from './scenarios/storm.mjs';
 import * as capacityCluster from './scenarios/capacity-cluster.mjs';
 
-/** Hub-only scenarios in modules of their own: PROFILES, applyFlags(p, flags), run(p), rows(result). */
+/** Hub-only scenarios in modules of their own: PROFILES, applyFlags(p, flags), run(p), rows(result), timeoutMs?(p). */
 const MODULES = { storm, 'capacity-cluster': capacityCluster };
 const ALL_SCENARIOS = ['idle', 'fanout', 'burst', 'capacity', 'cluster', ...Object.keys(MODULES)];
 
@@ -418,11 +418,11 @@ async function main() {
   for (const n of notes) log(`note: ${n}`);
 
   const S = {};
-  const runOne = async (sc, kind, fn) => {
+  const runOne = async (sc, kind, fn, timeoutMs = 15 * 60_000) => {
     const t = Date.now();
     log(`  ${sc} / ${kind} ...`);
     try {
-      const r = decorate(await withTimeout(fn(), 15 * 60_000, `${sc}/${kind}`));
+      const r = decorate(await withTimeout(fn(), timeoutMs, `${sc}/${kind}`));
       log(`  ${sc} / ${kind} done in ${((Date.now() - t) / 1000).toFixed(1)} s${r.ok === false ? ' (NOT OK)' : ''}`);
       return r;
     } catch (e) {
@@ -455,7 +455,7 @@ async function main() {
       continue;
     }
     if (MODULES[sc]) {
-      if (targets.includes('hub')) S[sc].hub = await runOne(sc, 'hub', () => MODULES[sc].run(profile[sc]));
+      if (targets.includes('hub')) S[sc].hub = await runOne(sc, 'hub', () => MODULES[sc].run(profile[sc]), MODULES[sc].timeoutMs?.(profile[sc]));
       else S[sc].note = `${sc} runs the hub only`;
       continue;
     }

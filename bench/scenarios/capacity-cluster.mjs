@@ -26,6 +26,11 @@ export const PROFILES = {
   smoke: { streams: 300, workers: 2, heartbeatMs: 500, users: 30, clientProcesses: 2, sources: 2, rate: 2000, settleMs: 500 },
 };
 
+/** The run's time limit: the ramp may go as slow as 100 connects/s on a busy machine. */
+export function timeoutMs(p) {
+  return Math.max(15 * 60_000, (p.streams / 100) * 1000 + 10 * 60_000);
+}
+
 /** Applies the scenario's command-line overrides to a profile. */
 export function applyFlags(p, flags) {
   if (flags['cc-streams']) p.streams = Number(flags['cc-streams']);
@@ -54,6 +59,49 @@ async function stats(server, token) {
   return JSON.parse(r.body);
 }
 
+const only503 = (failures) => Object.keys(failures).every((f) => f === 'http_503');
+
+/**
+ * Opens the streams in ten steps, a line each (rate, connect p99, CPU per connect of the hub and
+ * of Redis), so a long ramp shows how the cost moves with the number of streams held.
+ */
+async function openInSteps(server, redis, cs, p) {
+  const nSteps = p.streams >= 10_000 ? 10 : 1;
+  const open = { connected: 0, failed: 0, failures: {}, connectP99Ms: 0 };
+  const steps = [];
+  for (let i = 0; i < nSteps; i++) {
+    const n = Math.floor((p.streams * (i + 1)) / nSteps) - Math.floor((p.streams * i) / nSteps);
+    const t0 = Date.now(), s0 = cpuSeconds(server.tree()), r0 = cpuSeconds(redis.pids());
+    // Generous: on one core the workers may accept far below the offered rate (floor: 100/s).
+    const o = await openStreams(cs, n, { ratePerSec: p.rate / cs.length, timeoutMs: Math.round((n / 100) * 1000) + 60_000 });
+    const sec = (Date.now() - t0) / 1000;
+    const per = (cpu) => (o.connected ? round((cpu * 1e6) / o.connected, 0) : null);
+    open.connected += o.connected; open.failed += o.failed; open.connectP99Ms = Math.max(open.connectP99Ms, o.connectP99Ms);
+    for (const [k, v] of Object.entries(o.failures)) open.failures[k] = (open.failures[k] ?? 0) + v;
+    const step = {
+      upTo: open.connected, connectsPerSec: round(o.connected / sec, 0), connectP99Ms: o.connectP99Ms,
+      hubUsPerConnect: per(cpuSeconds(server.tree()) - s0), redisUsPerConnect: per(cpuSeconds(redis.pids()) - r0), failed: o.failed,
+    };
+    steps.push(step);
+    if (nSteps > 1) {
+      log(`    open ${step.upTo}: ${step.connectsPerSec}/s, p99 ${step.connectP99Ms} ms, CPU per connect hub ${step.hubUsPerConnect} µs, Redis ${step.redisUsPerConnect} µs` +
+        (o.failed ? `; ${o.failed} failed ${JSON.stringify(o.failures)}` : ''));
+    }
+    if (o.failed > 0 && !only503(o.failures)) break;
+  }
+  // The primary hands connections to whichever worker is free, not strictly in turn: a worker
+  // that reached MAX_STREAMS refuses with 503, and the client tries again (as roomcast's client
+  // does after Retry-After), landing on another worker. Refusals are reported.
+  const refused = [];
+  for (let pass = 0; pass < 3 && open.failed > 0 && only503(open.failures); pass++) {
+    refused.push(open.failed);
+    await sleep(1000);
+    const again = await openStreams(cs, open.failed, { ratePerSec: p.rate / cs.length, timeoutMs: 120_000 });
+    open.connected += again.connected; open.failed = again.failed; open.failures = again.failures;
+  }
+  return { open, steps, refused };
+}
+
 /** Runs the scenario once. */
 export async function run(p) {
   const redis = await scenarioRedis({ shared: p.sharedRedis });
@@ -77,19 +125,10 @@ export async function run(p) {
       { perChild: Math.ceil(p.streams / k), minChildren: k, users: p.users, userPrefix: 'cc-user' });
     pub = await spawnPublisher(server);
     const tOpen = Date.now();
-    // Generous: on one core the workers may accept well below the offered rate.
-    const open = await openStreams(cs, p.streams, { ratePerSec: p.rate / cs.length, timeoutMs: Math.round((p.streams / p.rate) * 8000) + 60_000 });
-    // The primary hands connections to whichever worker is free, not strictly in turn: a worker
-    // that reached MAX_STREAMS refuses with 503, and the client tries again (as roomcast's client
-    // does after Retry-After), landing on another worker. Refusals are reported.
-    const refused = [];
-    for (let pass = 0; pass < 3 && open.failed > 0 && Object.keys(open.failures).every((f) => f === 'http_503'); pass++) {
-      refused.push(open.failed);
-      await sleep(1000);
-      const again = await openStreams(cs, open.failed, { ratePerSec: p.rate / cs.length, timeoutMs: 120_000 });
-      open.connected += again.connected; open.failed = again.failed; open.failures = again.failures;
-    }
+    const open0 = { s: cpuSeconds(server.tree()), r: cpuSeconds(redis.pids()) };
+    const { open, steps, refused } = await openInSteps(server, redis, cs, p);
     const openSec = (Date.now() - tOpen) / 1000;
+    const openCpu = { s: cpuSeconds(server.tree()) - open0.s, r: cpuSeconds(redis.pids()) - open0.r };
     await sleep(p.settleMs);
 
     const pids = server.tree();
@@ -102,8 +141,11 @@ export async function run(p) {
     const { seq } = await call(pub.p, 'seq');
     await Promise.all(cs.map((c) => call(c, 'begin', { fromSeq: seq }, 60_000)));
     const w0 = nowUs(), m0 = machineCpu(), own0 = cpuSeconds([...pids, ...cs.map((c) => c.pid), ...redis.pids()]);
+    const idle0 = { s: cpuSeconds(pids), r: cpuSeconds(redis.pids()) };
     await sleep(3 * p.heartbeatMs + 500);
     const hb = await gatherStats(cs);
+    const idleSec = (nowUs() - w0) / 1e6;
+    const idle = { s: (cpuSeconds(pids) - idle0.s) / idleSec, r: (cpuSeconds(redis.pids()) - idle0.r) / idleSec };
 
     // One event to every stream.
     const cpu0 = cpuSeconds(pids), ccpu0 = cpuSeconds(cs.map((c) => c.pid)), rcpu0 = cpuSeconds(redis.pids());
@@ -113,12 +155,16 @@ export async function run(p) {
     const completeness = await finishPhase(cs, r);
     const streams = open.connected;
     const out = {
-      workers: p.workers, requested: p.streams, streams, open: hb.open, failedConnects: open.failed, connectFailures: open.failures, refusedThenRetried: refused, closes: hb.closes,
+      workers: p.workers, requested: p.streams, streams, open: hb.open, failedConnects: open.failed, connectFailures: open.failures, refusedThenRetried: refused, openSteps: steps, closes: hb.closes,
       clientProcesses: cs.length, sourceAddresses: sources, users: p.users,
       openSec: round(openSec, 1), connectsPerSec: round(streams / openSec, 0), connectP99Ms: open.connectP99Ms,
+      // CPU per connect while the streams opened: every worker and the primary, and Redis.
+      serverCpuUsPerConnect: streams ? round((openCpu.s * 1e6) / streams, 0) : null, redisCpuUsPerConnect: streams ? round((openCpu.r * 1e6) / streams, 0) : null,
       perWorker: s1.nodes.map((n) => ({ nodeId: n.nodeId, connections: n.connections })).sort((a, b) => (a.nodeId < b.nodeId ? -1 : 1)),
       totalConnections: s1.totalConnections, maxFdsPerProcess: Math.max(...fds),
       heartbeatMs: p.heartbeatMs, maxHeartbeatGapMs: round(hb.maxPingGapMs, 1),
+      // Holding the streams (heartbeats, presence upkeep), nothing published: CPU in cores.
+      idleCpuCores: { hub: round(idle.s, 3), redis: round(idle.r, 3) },
       fanout: {
         accepted: r.accepted, delivered: st.deliveries, completionMs: st.lastDeliveryUs > 0 ? round((st.lastDeliveryUs - r.startUs) / 1000, 1) : null,
         latencyMs: st.hist.summary(), serverCpuSec: round(cpu1 - cpu0, 2), clientCpuSec: round(ccpu1 - ccpu0, 2), redisCpuSec: round(rcpu1 - rcpu0, 2),
@@ -156,8 +202,10 @@ export function rows(r) {
   add('connections per worker (/stats)', r.perWorker.map((w) => w.connections).join(' / '));
   add('max descriptors in one process', r.maxFdsPerProcess, '< 20,000');
   add('connects/s; connect p99 (ms)', `${r.connectsPerSec}; ${r.connectP99Ms}`);
+  add('CPU per connect: hub / Redis (µs)', `${r.serverCpuUsPerConnect} / ${r.redisCpuUsPerConnect}`);
   add('failed connects', r.failedConnects === 0 ? 0 : `${r.failedConnects} ${JSON.stringify(r.connectFailures)}`, '0');
   if (r.refusedThenRetried?.length) add('refused (503) then retried, per pass', r.refusedThenRetried.join(' / '));
+  add('CPU holding the streams: hub / Redis (cores)', `${r.idleCpuCores.hub} / ${r.idleCpuCores.redis}`);
   add('heartbeat max gap (ms)', r.maxHeartbeatGapMs, `≤ ${2 * r.heartbeatMs} (HEARTBEAT_MS ${r.heartbeatMs})`);
   add('one event: delivered / streams', `${r.completeness.complete} / ${r.completeness.connections}`, 'all');
   add('one event: completion (ms)', r.fanout.completionMs);
