@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // roomcast benchmark (issue 6). `npm run bench -- [scenario ...] [options]`
 //
-// Scenarios: idle fanout burst capacity cluster (default: all). Every scenario runs against the
-// naive baseline (bench/baseline-server.mjs) and the hub (dist/main.js) in the same invocation, so
-// every figure also comes as a ratio against the baseline.
+// Scenarios: idle fanout burst capacity cluster storm capacity-cluster (default: all). idle to
+// capacity run against the naive baseline (bench/baseline-server.mjs) and the hub (dist/main.js)
+// in the same invocation, so every figure also comes as a ratio against the baseline; cluster and
+// the scenarios in bench/scenarios/ (storm, capacity-cluster: issue 11) run the hub only.
 //
 // Options:
 //   --quick            small sizes (minutes → about a minute); --smoke: a few hundred streams (CI)
@@ -17,6 +18,9 @@
 //   --profile          run the servers with --cpu-prof (bench/results/profiles; summarise with
 //                      node bench/profile-summary.mjs FILE)
 //   --no-reference     cluster: skip the single-process reference runs (when fanout did not run)
+//   --storm-streams=N --storm-users=N --storm-signals=SIGTERM,SIGKILL    storm sizes / runs
+//   --cc-streams=N --cc-workers=N --cc-clients=N --cc-users=N          capacity-cluster sizes
+//   --redis=shared     storm, capacity-cluster: the machine's Redis (fresh prefix), not a private one
 //   --check            exit 1 when a run errored or completeness failed
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
