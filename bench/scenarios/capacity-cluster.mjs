@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { call } from '../lib/rpc.mjs';
 import { nowUs } from '../lib/clock.mjs';
-import { cpuSeconds, machineCpu, openFds, rssBytes } from '../lib/proc.mjs';
+import { cpuSeconds, machineCpu, openFds, rssBytes, listenCounters } from '../lib/proc.mjs';
 import { mintToken } from '../lib/tokens.mjs';
 import {
   settings, startServer, spawnClients, spawnPublisher, exitChildren, openStreams, gatherStats, finishPhase, drain,
@@ -125,8 +125,9 @@ export async function run(p) {
       { perChild: Math.ceil(p.streams / k), minChildren: k, users: p.users, userPrefix: 'cc-user' });
     pub = await spawnPublisher(server);
     const tOpen = Date.now();
-    const open0 = { s: cpuSeconds(server.tree()), r: cpuSeconds(redis.pids()) };
+    const open0 = { s: cpuSeconds(server.tree()), r: cpuSeconds(redis.pids()), l: listenCounters() };
     const { open, steps, refused } = await openInSteps(server, redis, cs, p);
+    const l1 = listenCounters();
     const openSec = (Date.now() - tOpen) / 1000;
     const openCpu = { s: cpuSeconds(server.tree()) - open0.s, r: cpuSeconds(redis.pids()) - open0.r };
     await sleep(p.settleMs);
@@ -159,6 +160,7 @@ export async function run(p) {
       clientProcesses: cs.length, sourceAddresses: sources, users: p.users,
       openSec: round(openSec, 1), connectsPerSec: round(streams / openSec, 0), connectP99Ms: open.connectP99Ms,
       // CPU per connect while the streams opened: every worker and the primary, and Redis.
+      listenOverflowsDuringOpen: l1 && open0.l ? l1.listenOverflows - open0.l.listenOverflows : null,
       serverCpuUsPerConnect: streams ? round((openCpu.s * 1e6) / streams, 0) : null, redisCpuUsPerConnect: streams ? round((openCpu.r * 1e6) / streams, 0) : null,
       perWorker: s1.nodes.map((n) => ({ nodeId: n.nodeId, connections: n.connections })).sort((a, b) => (a.nodeId < b.nodeId ? -1 : 1)),
       totalConnections: s1.totalConnections, maxFdsPerProcess: Math.max(...fds),
@@ -203,6 +205,7 @@ export function rows(r) {
   add('max descriptors in one process', r.maxFdsPerProcess, '< 20,000');
   add('connects/s; connect p99 (ms)', `${r.connectsPerSec}; ${r.connectP99Ms}`);
   add('CPU per connect: hub / Redis (µs)', `${r.serverCpuUsPerConnect} / ${r.redisCpuUsPerConnect}`);
+  add('kernel listen overflows during open', r.listenOverflowsDuringOpen, '0 (machine-wide)');
   add('failed connects', r.failedConnects === 0 ? 0 : `${r.failedConnects} ${JSON.stringify(r.connectFailures)}`, '0');
   if (r.refusedThenRetried?.length) add('refused (503) then retried, per pass', r.refusedThenRetried.join(' / '));
   add('CPU holding the streams: hub / Redis (cores)', `${r.idleCpuCores.hub} / ${r.idleCpuCores.redis}`);

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { call } from '../lib/rpc.mjs';
 import { nowUs } from '../lib/clock.mjs';
 import { Hist } from '../lib/hist.mjs';
-import { cpuSeconds, machineCpu } from '../lib/proc.mjs';
+import { cpuSeconds, machineCpu, listenCounters } from '../lib/proc.mjs';
 import {
   settings, startServer, spawnClients, spawnPublisher, exitChildren, warmUp, machineLoad, sleep, round, log,
 } from '../lib/harness.mjs';
@@ -109,7 +109,7 @@ async function runOnce(p, signal, redis) {
     const calm = { aCores: (cpuSeconds(a.tree()) - calm0.a) / calmSec, clientCores: (cpuSeconds(cPids) - calm0.c) / calmSec };
 
     // The storm: attempts go to B from now on; A gets the signal.
-    const cpu0 = { b: cpuSeconds(bPids), r: cpuSeconds(rPids), c: cpuSeconds(cPids), m: machineCpu() };
+    const cpu0 = { b: cpuSeconds(bPids), r: cpuSeconds(rPids), c: cpuSeconds(cPids), m: machineCpu(), l: listenCounters() };
     const stopUs = nowUs();
     await Promise.all([
       ...movers.map((c) => call(c, 'storm', { port: b.port, stopUs })),
@@ -121,7 +121,7 @@ async function runOnce(p, signal, redis) {
     while (pr.caughtUp < p.streams && nowUs() < deadline) { await sleep(100); pr = await progress(movers); }
     const endUs = nowUs();
     const wall = (endUs - stopUs) / 1e6;
-    const cpu1 = { b: cpuSeconds(bPids), r: cpuSeconds(rPids), c: cpuSeconds(cPids), m: machineCpu() };
+    const cpu1 = { b: cpuSeconds(bPids), r: cpuSeconds(rPids), c: cpuSeconds(cPids), m: machineCpu(), l: listenCounters() };
     await Promise.all(stayers.map((c) => call(c, 'endWindow', { toUs: endUs })));
 
     // After the storm: B with every stream, for comparison with its calm rate.
@@ -152,6 +152,8 @@ async function runOnce(p, signal, redis) {
       shutdownRetryMs: spread(cat('shutdownRetryMs')),
       resumed: resumed.length, resumedMs: spread(resumed), caughtUp: caughtUp.length, caughtUpMs: spread(caughtUp),
       refusals: sumObjects(mv.rep.map((x) => x.refusals)), connectErrors: sumObjects(mv.rep.map((x) => x.errors)),
+      // Machine-wide kernel counters over the storm: SYNs or handshakes dropped at a full accept queue.
+      listenQueue: cpu0.l && cpu1.l ? Object.fromEntries(Object.keys(cpu0.l).map((k) => [k, cpu1.l[k] - cpu0.l[k]])) : null,
       completeness: mv.fin, stayCompleteness: st.fin,
       stayDrops: st.rep.reduce((s, x) => s + x.drops, 0),
       stayMaxHeartbeatGapMs: round(stayGapMs, 1), stayLatencyMs: win.summary(),
@@ -237,6 +239,7 @@ export function rows(res) {
     add('caught up / streams', `${r.caughtUp} / ${r.streams}`, 'all');
     add('refusals (by status)', JSON.stringify(r.refusals));
     add('failed attempts (by error)', JSON.stringify(r.connectErrors));
+    if (r.listenQueue) add('kernel: listen overflows / SYN cookies', `${r.listenQueue.listenOverflows} / ${r.listenQueue.syncookiesSent}`, '0 (machine-wide)');
     add('missing / dup / order (movers)', `${r.completeness.missing} / ${r.completeness.duplicates} / ${r.completeness.orderErrors}`, '0 / 0 / 0');
     add('missing / dup / order (stayers)', `${r.stayCompleteness.missing} / ${r.stayCompleteness.duplicates} / ${r.stayCompleteness.orderErrors}`, '0 / 0 / 0');
     add('B heartbeat max gap, stayers (ms)', r.stayMaxHeartbeatGapMs, `≤ ${2 * r.heartbeatMs} (HEARTBEAT_MS ${r.heartbeatMs})`);
