@@ -17,9 +17,9 @@ import { scenarioRedis } from '../lib/redis.mjs';
 
 /** Sizes per profile; `--storm-streams=N --storm-users=N --storm-signals=SIGKILL` override. */
 export const PROFILES = {
-  full: { streams: 5000, users: 500, stay: 100, rate: 20, heartbeatMs: 1000, retryMs: 3000, calmMs: 3000, afterMs: 2000, resumeTimeoutMs: 60_000, targetMs: 10_000 },
-  quick: { streams: 1000, users: 100, stay: 100, rate: 20, heartbeatMs: 1000, retryMs: 3000, calmMs: 2000, afterMs: 1000, resumeTimeoutMs: 60_000, targetMs: 10_000 },
-  smoke: { streams: 200, users: 20, stay: 20, rate: 20, heartbeatMs: 500, retryMs: 500, calmMs: 1000, afterMs: 500, resumeTimeoutMs: 20_000, targetMs: 10_000 },
+  full: { streams: 5000, users: 500, stay: 100, rate: 20, maxInFlight: 32, heartbeatMs: 1000, retryMs: 3000, calmMs: 3000, afterMs: 2000, resumeTimeoutMs: 60_000, targetMs: 10_000 },
+  quick: { streams: 1000, users: 100, stay: 100, rate: 20, maxInFlight: 32, heartbeatMs: 1000, retryMs: 3000, calmMs: 2000, afterMs: 1000, resumeTimeoutMs: 60_000, targetMs: 10_000 },
+  smoke: { streams: 200, users: 20, stay: 20, rate: 20, maxInFlight: 32, heartbeatMs: 500, retryMs: 500, calmMs: 1000, afterMs: 500, resumeTimeoutMs: 20_000, targetMs: 10_000 },
 };
 
 /** Applies the scenario's command-line overrides to a profile. */
@@ -83,7 +83,8 @@ async function runOnce(p, signal, redis) {
   };
   const a = await startServer('hub', { ...env, NODE_ID: 'storm-a' });
   const b = await startServer('hub', { ...env, NODE_ID: 'storm-b' });
-  const init = { retryMs: p.retryMs };
+  // Publishing is open loop (several requests in flight when B is slow), so ids, not bseq, give the order.
+  const init = { retryMs: p.retryMs, sequential: p.maxInFlight === 1 };
   const movers = await spawnClients(a, p.streams, init, { script: 'resume-client.mjs', users: p.users, userPrefix: 'storm-user' });
   const stayers = await spawnClients(b, p.stay, init, { script: 'resume-client.mjs', users: p.stay, userPrefix: 'storm-stay' });
   const all = [...movers, ...stayers];
@@ -100,7 +101,7 @@ async function runOnce(p, signal, redis) {
     await Promise.all(all.map((c) => call(c, 'begin', { fromSeq: seq })));
     // The calm before: B's CPU rate while it only publishes and beats, subtracted below.
     const bPids = b.tree(), rPids = redis.pids(), cPids = [...all.map((c) => c.pid), pub.p.pid];
-    await call(pub.p, 'start', { rate: p.rate });
+    await call(pub.p, 'start', { rate: p.rate, maxInFlight: p.maxInFlight });
     await sleep(Math.min(500, p.calmMs / 2));
     const calm0 = { us: nowUs(), b: cpuSeconds(bPids), a: cpuSeconds(a.tree()), c: cpuSeconds(cPids) };
     await sleep(p.calmMs - Math.min(500, p.calmMs / 2));
@@ -151,6 +152,7 @@ async function runOnce(p, signal, redis) {
       attemptsPer100ms: buckets100(attempts), peakAttemptsPer100ms: Math.max(0, ...buckets100(attempts).map((x) => x[1])),
       shutdownRetryMs: spread(cat('shutdownRetryMs')),
       resumed: resumed.length, resumedMs: spread(resumed), caughtUp: caughtUp.length, caughtUpMs: spread(caughtUp),
+      replayedPerClient: spread(cat('replayed')), replayedTotal: cat('replayed').reduce((s, x) => s + x, 0),
       refusals: sumObjects(mv.rep.map((x) => x.refusals)), connectErrors: sumObjects(mv.rep.map((x) => x.errors)),
       // Machine-wide kernel counters over the storm: SYNs or handshakes dropped at a full accept queue.
       listenQueue: cpu0.l && cpu1.l ? Object.fromEntries(Object.keys(cpu0.l).map((k) => [k, cpu1.l[k] - cpu0.l[k]])) : null,
@@ -166,6 +168,7 @@ async function runOnce(p, signal, redis) {
       bCpuUsPerResume: resumed.length ? round((bExcess * 1e6) / resumed.length, 0) : null,
       redisCpuSec: round(rCpu, 2), redisCpuCores: round(rCpu / wall, 3), stormWindowSec: round(wall, 2),
       published: r.sent, accepted: r.accepted, publishStatuses: r.statuses, publisherLagMaxMs: round(r.maxLagMs, 1), publishRttMs: r.rtt,
+      publishMaxInFlight: r.maxInFlight,
       achievedRate: round(r.accepted / ((r.endUs - r.startUs) / 1e6), 2),
       ...machineLoad(cpu0.m, cpu1.m, wall, bCpu + rCpu + (cpu1.c - cpu0.c)),
     };
@@ -237,6 +240,7 @@ export function rows(res) {
     add('back (connected) p50/p99/max (ms)', s3(r.resumedMs));
     add('caught up p50/p99/max (ms)', s3(r.caughtUpMs), `all ≤ ${r.targets.allBackWithinMs} ms`);
     add('caught up / streams', `${r.caughtUp} / ${r.streams}`, 'all');
+    add('events replayed per client p50/p99/max', s3(r.replayedPerClient));
     add('refusals (by status)', JSON.stringify(r.refusals));
     add('failed attempts (by error)', JSON.stringify(r.connectErrors));
     if (r.listenQueue) add('kernel: listen overflows / SYN cookies', `${r.listenQueue.listenOverflows} / ${r.listenQueue.syncookiesSent}`, '0 (machine-wide)');
@@ -248,7 +252,7 @@ export function rows(res) {
     add('B CPU cores before / after the storm', `${r.bCalmCpuCores} / ${r.bAfterCpuCores}`);
     add('B CPU per resumed stream above calm (µs)', r.bCpuUsPerResume);
     add('Redis CPU in storm (s / cores)', `${r.redisCpuSec} / ${r.redisCpuCores}`);
-    add('publishes/s achieved; RTT p99 / max (ms)', `${r.achievedRate}; ${r.publishRttMs.p99} / ${r.publishRttMs.max}`, `${r.rate}/s`);
+    add('publishes/s; RTT p99 / max (ms); in flight', `${r.achievedRate}; ${r.publishRttMs.p99} / ${r.publishRttMs.max}; ≤ ${r.publishMaxInFlight}`, `${r.rate}/s`);
     add('client event-loop delay p99 / max (ms)', `${r.clientLoopDelayMs.p99} / ${r.clientLoopDelayMs.max}`, 'small, else client times are late');
     add('client CPU cores calm / storm / after', `${r.clientCpuCores.calm} / ${r.clientCpuCores.storm} / ${r.clientCpuCores.after}`, '< 0.9 else client-bound');
     add('foreign CPU load (cores)', r.foreignCpuCores, '≈ 0 on a quiet machine');
