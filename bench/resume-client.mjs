@@ -248,14 +248,17 @@ function report() {
 function finish({ toSeq, failedSeqs = [] }) {
   const failed = new Set(failedSeqs.map((s) => s - phase.fromSeq));
   const expected = toSeq - phase.fromSeq - failed.size;
-  const out = { connections: 0, complete: 0, expectedPerConnection: expected, missing: 0, duplicates: 0, orderErrors: 0, unexpected: 0, historyGaps: 0, worst: null };
+  // A client told `history-gap` lost events the hub no longer kept (announced, per the contract);
+  // any other missing event is a silent loss.
+  const out = { connections: 0, complete: 0, expectedPerConnection: expected, missing: 0, missingAfterGap: 0, clientsWithGap: 0, duplicates: 0, orderErrors: 0, unexpected: 0, historyGaps: 0, worst: null };
   for (const c of clients) {
     out.connections++;
     let unexp = 0;
     for (const k of failed) if (c.bits && (c.bits[k >> 3] & (1 << (k & 7)))) unexp++;
     const miss = Math.max(0, expected - (c.unique - unexp));
     const ord = c.seqRegress + c.idRegress;
-    out.missing += miss; out.duplicates += c.dups; out.orderErrors += ord; out.unexpected += unexp; out.historyGaps += c.historyGaps;
+    out.missing += miss; out.duplicates += c.dups;
+    if (c.historyGaps > 0) { out.clientsWithGap++; out.missingAfterGap += miss; } out.orderErrors += ord; out.unexpected += unexp; out.historyGaps += c.historyGaps;
     if (miss === 0 && c.dups === 0 && ord === 0 && unexp === 0) out.complete++;
     else if (out.worst === null || miss > out.worst.missing) out.worst = { index: c.index, missing: miss, dups: c.dups, order: ord, lastEventId: c.lastEventId, state: c.state };
   }
