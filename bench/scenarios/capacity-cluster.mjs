@@ -69,22 +69,36 @@ async function openInSteps(server, redis, cs, p) {
   const nSteps = p.streams >= 10_000 ? 10 : 1;
   const open = { connected: 0, failed: 0, failures: {}, connectP99Ms: 0 };
   const steps = [];
+  const own = () => cpuSeconds([...server.tree(), ...cs.map((c) => c.pid), ...redis.pids()]);
   for (let i = 0; i < nSteps; i++) {
     const n = Math.floor((p.streams * (i + 1)) / nSteps) - Math.floor((p.streams * i) / nSteps);
-    const t0 = Date.now(), s0 = cpuSeconds(server.tree()), r0 = cpuSeconds(redis.pids());
+    // The CPU of holding what is open (heartbeats, presence upkeep) over one second, subtracted
+    // below, so that a slow step does not charge its connects with the upkeep of the others.
+    let hold = { s: 0, r: 0 };
+    if (nSteps > 1) {
+      const h0 = { t: Date.now(), s: cpuSeconds(server.tree()), r: cpuSeconds(redis.pids()) };
+      await sleep(2000);
+      const hs = (Date.now() - h0.t) / 1000;
+      hold = { s: (cpuSeconds(server.tree()) - h0.s) / hs, r: (cpuSeconds(redis.pids()) - h0.r) / hs };
+    }
+    const t0 = Date.now(), s0 = cpuSeconds(server.tree()), r0 = cpuSeconds(redis.pids()), m0 = machineCpu(), o0 = own();
     // Generous: on one core the workers may accept far below the offered rate (floor: 100/s).
     const o = await openStreams(cs, n, { ratePerSec: p.rate / cs.length, timeoutMs: Math.round((n / 100) * 1000) + 60_000 });
     const sec = (Date.now() - t0) / 1000;
+    const excess = { s: Math.max(0, cpuSeconds(server.tree()) - s0 - hold.s * sec), r: Math.max(0, cpuSeconds(redis.pids()) - r0 - hold.r * sec) };
     const per = (cpu) => (o.connected ? round((cpu * 1e6) / o.connected, 0) : null);
     open.connected += o.connected; open.failed += o.failed; open.connectP99Ms = Math.max(open.connectP99Ms, o.connectP99Ms);
     for (const [k, v] of Object.entries(o.failures)) open.failures[k] = (open.failures[k] ?? 0) + v;
     const step = {
       upTo: open.connected, connectsPerSec: round(o.connected / sec, 0), connectP99Ms: o.connectP99Ms,
-      hubUsPerConnect: per(cpuSeconds(server.tree()) - s0), redisUsPerConnect: per(cpuSeconds(redis.pids()) - r0), failed: o.failed,
+      holdCores: { hub: round(hold.s, 3), redis: round(hold.r, 3) },
+      hubUsPerConnect: per(excess.s), redisUsPerConnect: per(excess.r), excessCpuSec: { hub: excess.s, redis: excess.r }, failed: o.failed,
+      foreignCpuCores: machineLoad(m0, machineCpu(), sec, own() - o0).foreignCpuCores,
     };
     steps.push(step);
     if (nSteps > 1) {
       log(`    open ${step.upTo}: ${step.connectsPerSec}/s, p99 ${step.connectP99Ms} ms, CPU per connect hub ${step.hubUsPerConnect} µs, Redis ${step.redisUsPerConnect} µs` +
+        ` (above holding: hub ${step.holdCores.hub}, Redis ${step.holdCores.redis} cores); foreign load ${step.foreignCpuCores} cores` +
         (o.failed ? `; ${o.failed} failed ${JSON.stringify(o.failures)}` : ''));
     }
     if (o.failed > 0 && !only503(o.failures)) break;
@@ -125,11 +139,12 @@ export async function run(p) {
       { perChild: Math.ceil(p.streams / k), minChildren: k, users: p.users, userPrefix: 'cc-user' });
     pub = await spawnPublisher(server);
     const tOpen = Date.now();
-    const open0 = { s: cpuSeconds(server.tree()), r: cpuSeconds(redis.pids()), l: listenCounters() };
+    const l0 = listenCounters();
     const { open, steps, refused } = await openInSteps(server, redis, cs, p);
     const l1 = listenCounters();
     const openSec = (Date.now() - tOpen) / 1000;
-    const openCpu = { s: cpuSeconds(server.tree()) - open0.s, r: cpuSeconds(redis.pids()) - open0.r };
+    // CPU of the connects themselves: each step's CPU above the upkeep of what was already open.
+    const openCpu = { s: steps.reduce((a, x) => a + x.excessCpuSec.hub, 0), r: steps.reduce((a, x) => a + x.excessCpuSec.redis, 0) };
     await sleep(p.settleMs);
 
     const pids = server.tree();
@@ -159,8 +174,8 @@ export async function run(p) {
       workers: p.workers, requested: p.streams, streams, open: hb.open, failedConnects: open.failed, connectFailures: open.failures, refusedThenRetried: refused, openSteps: steps, closes: hb.closes,
       clientProcesses: cs.length, sourceAddresses: sources, users: p.users,
       openSec: round(openSec, 1), connectsPerSec: round(streams / openSec, 0), connectP99Ms: open.connectP99Ms,
-      // CPU per connect while the streams opened: every worker and the primary, and Redis.
-      listenOverflowsDuringOpen: l1 && open0.l ? l1.listenOverflows - open0.l.listenOverflows : null,
+      // CPU per connect while the streams opened, above the upkeep: every worker and the primary, and Redis.
+      listenOverflowsDuringOpen: l1 && l0 ? l1.listenOverflows - l0.listenOverflows : null,
       serverCpuUsPerConnect: streams ? round((openCpu.s * 1e6) / streams, 0) : null, redisCpuUsPerConnect: streams ? round((openCpu.r * 1e6) / streams, 0) : null,
       perWorker: s1.nodes.map((n) => ({ nodeId: n.nodeId, connections: n.connections })).sort((a, b) => (a.nodeId < b.nodeId ? -1 : 1)),
       totalConnections: s1.totalConnections, maxFdsPerProcess: Math.max(...fds),
