@@ -8,7 +8,7 @@ import { Hist } from './lib/hist.mjs';
 import { nowUs } from './lib/clock.mjs';
 import { serve } from './lib/rpc.mjs';
 
-let cfg = null;               // {host, port, room, tokens[], authMode, eventType, crossNode}
+let cfg = null;               // {host, port, room, tokens[], authMode, eventType, crossNode, localAddresses[]}
 const conns = [];             // every connection this child opened
 let phase = null;             // the measurement window: {fromSeq, startUs}
 let hist = new Hist();        // latency of phase deliveries
@@ -128,7 +128,9 @@ class Conn {
   }
 
   open() {
-    const sock = net.connect({ host: cfg.host, port: cfg.port });
+    // Source addresses (127.0.0.x) in turn: each has its own ~28k ephemeral ports.
+    const la = cfg.localAddresses;
+    const sock = net.connect({ host: cfg.host, port: cfg.port, localAddress: la ? la[this.index % la.length] : undefined });
     this.sock = sock;
     const token = cfg.tokens[this.index % cfg.tokens.length];
     const q = `rooms=${encodeURIComponent(cfg.room)}` + (cfg.authMode === 'query' ? `&access_token=${token}` : '');

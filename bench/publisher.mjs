@@ -83,6 +83,7 @@ function done(r) {
 
 let pool = [];   // keep-alive connections; in cluster mode one per distinct node when possible
 let next = 0;
+let running = null;   // start()..stop(): {r, state, loop}
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -120,6 +121,50 @@ serve({
       const conn = pool[next++ % pool.length];
       await publishOne(conn, r);
     }
+    return done(r);
+  },
+
+  /**
+   * Starts publishing `rate` events per second until stop(); answers at once. Open loop: each event
+   * is sent on time on a free keep-alive socket, up to `maxInFlight` requests at once, so a slow
+   * hub does not slow the offered rate (nor hide its latency); maxInFlight 1 is steady()'s closed
+   * loop. With more than one in flight, events may be accepted out of bseq order.
+   */
+  start({ rate, maxInFlight = 1 }) {
+    if (running) throw new Error('already publishing');
+    const r = newResult();
+    r.maxInFlight = 0;
+    const state = { stopped: false };
+    const conns = [], free = [], waiters = [], inFlight = new Set();
+    const loop = (async () => {
+      const interval = 1000 / rate;
+      const t0 = performance.now();
+      for (let i = 0; !state.stopped; i++) {
+        const wait = t0 + i * interval - performance.now();
+        if (wait > 0) await sleep(wait);
+        else r.maxLagMs = Math.max(r.maxLagMs, -wait);
+        if (state.stopped) break;
+        let conn = free.pop();
+        if (!conn && conns.length < maxInFlight) { conn = new KeepAlive(); conns.push(conn); }
+        if (!conn) conn = await new Promise((res) => waiters.push(res));
+        const req = publishOne(conn, r).then(() => { inFlight.delete(req); const w = waiters.shift(); if (w) w(conn); else free.push(conn); });
+        inFlight.add(req);
+        r.maxInFlight = Math.max(r.maxInFlight, inFlight.size);
+      }
+      while (inFlight.size) await Promise.all([...inFlight]);
+      for (const c of conns) c.close();
+    })();
+    running = { r, state, loop };
+    return { fromSeq: r.fromSeq };
+  },
+
+  /** Ends what start() began, after the requests in flight; the result as steady() gives it. */
+  async stop() {
+    if (!running) throw new Error('not publishing');
+    const { r, state, loop } = running;
+    state.stopped = true;
+    await loop;
+    running = null;
     return done(r);
   },
 

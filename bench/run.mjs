@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // roomcast benchmark (issue 6). `npm run bench -- [scenario ...] [options]`
 //
-// Scenarios: idle fanout burst capacity cluster (default: all). Every scenario runs against the
-// naive baseline (bench/baseline-server.mjs) and the hub (dist/main.js) in the same invocation, so
-// every figure also comes as a ratio against the baseline.
+// Scenarios: idle fanout burst capacity cluster storm capacity-cluster (default: all). idle to
+// capacity run against the naive baseline (bench/baseline-server.mjs) and the hub (dist/main.js)
+// in the same invocation, so every figure also comes as a ratio against the baseline; cluster and
+// the scenarios in bench/scenarios/ (storm, capacity-cluster: issue 11) run the hub only.
 //
 // Options:
 //   --quick            small sizes (minutes → about a minute); --smoke: a few hundred streams (CI)
@@ -17,30 +18,29 @@
 //   --profile          run the servers with --cpu-prof (bench/results/profiles; summarise with
 //                      node bench/profile-summary.mjs FILE)
 //   --no-reference     cluster: skip the single-process reference runs (when fanout did not run)
+//   --storm-streams=N --storm-users=N --storm-signals=SIGTERM,SIGKILL    storm sizes / runs
+//   --cc-streams=N --cc-workers=N --cc-clients=N --cc-users=N          capacity-cluster sizes
+//   --redis=shared     storm, capacity-cluster: the machine's Redis (fresh prefix), not a private one
 //   --check            exit 1 when a run errored or completeness failed
-import { fork, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
-import net from 'node:net';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { call } from './lib/rpc.mjs';
-import { Hist } from './lib/hist.mjs';
 import { nowUs } from './lib/clock.mjs';
-import { processTree, cpuSeconds, systemCpuSeconds, rssBytes, openFds, pidsByName, machineCpu } from './lib/proc.mjs';
-import { mintToken } from './lib/tokens.mjs';
+import { cpuSeconds, systemCpuSeconds, rssBytes, openFds, pidsByName, machineCpu } from './lib/proc.mjs';
+import {
+  settings, BENCH_DIR, ROOT, HUB_ENTRY, PER_CHILD, SERVER_CORE, CLIENT_CORE, killAll, pinAvailable, sleep, startServer,
+  spawnClients, spawnPublisher, openStreams, gatherStats, finishPhase, drain, machineLoad, warmUp, clientPids, teardown,
+  round, mb, log,
+} from './lib/harness.mjs';
+import { newRedisPrefix, cleanupRedis, redisUp } from './lib/redis.mjs';
+import * as storm from './scenarios/storm.mjs';
+import * as capacityCluster from './scenarios/capacity-cluster.mjs';
 
-const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.resolve(BENCH_DIR, '..');
-const HUB_ENTRY = path.join(ROOT, 'dist', 'main.js');
-const BASELINE_ENTRY = path.join(BENCH_DIR, 'baseline-server.mjs');
-const FLOOR_ENTRY = path.join(BENCH_DIR, 'floor-server.mjs');
-const ALL_SCENARIOS = ['idle', 'fanout', 'burst', 'capacity', 'cluster'];
-const PER_CHILD = 4000;          // streams per client process (each process may hold 20,000 files)
-const ROOM = 'bench';
-const EVENT_TYPE = 'bench';
+/** Hub-only scenarios in modules of their own: PROFILES, applyFlags(p, flags), run(p), rows(result), timeoutMs?(p). */
+const MODULES = { storm, 'capacity-cluster': capacityCluster };
+const ALL_SCENARIOS = ['idle', 'fanout', 'burst', 'capacity', 'cluster', ...Object.keys(MODULES)];
 
 // ---------------------------------------------------------------------------------------------
 // Arguments and profiles
@@ -90,33 +90,10 @@ function profileFrom(flags) {
   if (num('duration')) { p.fanout.durationMs = num('duration') * 1000; p.cluster.durationMs = num('duration') * 1000; p.burst.durationMs = num('duration') * 1000; }
   if (num('concurrency')) p.burst.concurrency = num('concurrency');
   if (num('capacity-max')) p.capacity.steps = p.capacity.steps.filter((s) => s < num('capacity-max')).concat([num('capacity-max')]);
+  for (const [sc, m] of Object.entries(MODULES)) p[sc] = m.applyFlags(structuredClone(m.PROFILES[name]), flags);
   return { name, ...p };
 }
 
-// ---------------------------------------------------------------------------------------------
-// Processes: every child is tracked and killed at the end, on error and on SIGINT/SIGTERM.
-
-const children = new Set();
-let PIN = true;
-let WARMUP_MS = 1000;
-let USERS = 1;           // --users=N: distinct subscriber user ids
-let PROFILE_DIR = null;   // --profile: servers run with --cpu-prof, profiles land here
-const SERVER_CORE = '0';
-const CLIENT_CORE = '1';
-
-function track(cp) {
-  children.add(cp);
-  cp.on('exit', () => children.delete(cp));
-  return cp;
-}
-
-const serverPids = new Set();
-function killAll() {
-  // Servers first with their descendants (cluster workers), then every other child.
-  for (const pid of serverPids) for (const p of processTree(pid).reverse()) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
-  serverPids.clear();
-  for (const cp of children) { try { cp.kill('SIGKILL'); } catch { /* gone */ } }
-}
 process.on('exit', killAll);
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.on(sig, async () => {
@@ -126,194 +103,6 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
     process.exit(130);
   });
 }
-
-function pinAvailable() {
-  if (os.cpus().length < 2) return false;
-  return spawnSync('taskset', ['-c', '1', 'true']).status === 0;
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-  });
-}
-
-function httpGet(port, p, headers = {}) {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path: p, headers, timeout: 2000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => { body += d; });
-      res.on('end', () => resolve({ status: res.statusCode, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-  });
-}
-
-/** Starts the baseline or the hub on core 0 and waits for /health. */
-async function startServer(kind, extraEnv = {}) {
-  const port = await freePort();
-  const secret = randomBytes(32).toString('hex');
-  const env = {
-    PATH: process.env.PATH, HOME: process.env.HOME, LANG: process.env.LANG ?? 'C.UTF-8',
-    NODE_ENV: 'production', PORT: String(port), HOST: '127.0.0.1', JWT_SECRET: secret,
-    HEARTBEAT_MS: '15000', MAX_CONNECTIONS_PER_USER: '1000000', LOG_LEVEL: 'warn', HISTORY_SIZE: '1000',
-    SIMULATORS: 'none', DEMO: 'false', SHUTDOWN_TIMEOUT_MS: '3000',
-    ...extraEnv,
-  };
-  const entry = kind === 'hub' ? HUB_ENTRY : kind === 'floor' ? FLOOR_ENTRY : BASELINE_ENTRY;
-  const nodeArgs = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
-  const [cmd, argv] = PIN ? ['taskset', ['-c', SERVER_CORE, process.execPath, ...nodeArgs, entry]] : [process.execPath, [...nodeArgs, entry]];
-  const cp = track(spawn(cmd, argv, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }));
-  serverPids.add(cp.pid);
-  const log = [];
-  const keep = (d) => { for (const l of String(d).split('\n')) if (l.trim()) { log.push(l.slice(0, 500)); if (log.length > 40) log.shift(); } };
-  cp.stdout.on('data', keep);
-  cp.stderr.on('data', keep);
-  let exited = null;
-  cp.on('exit', (code, sig) => { exited = code ?? sig; });
-  const deadline = Date.now() + 20_000;
-  const healthPath = extraEnv.WORKERS && Number(extraEnv.WORKERS) > 1 ? '/ready' : '/health';
-  let healthy = false;
-  while (Date.now() < deadline && exited === null) {
-    try { const r = await httpGet(port, healthPath); if (r.status === 200) { healthy = true; break; } } catch { /* not yet */ }
-    await sleep(100);
-  }
-  if (!healthy) {
-    try { cp.kill('SIGKILL'); } catch { /* gone */ }
-    throw new Error(`${kind} did not become healthy (${exited !== null ? `exited ${exited}` : 'timeout'}); output:\n${log.join('\n')}`);
-  }
-  if (healthPath === '/ready') {
-    // Let every worker come up: /health answers from whichever worker accepts.
-    await sleep(1500);
-  }
-  const server = {
-    kind, port, secret, cp, pid: cp.pid, log,
-    get exited() { return exited; },
-    tree() { return processTree(cp.pid); },
-    async stop() {
-      if (exited !== null) return;
-      cp.kill('SIGTERM');
-      const until = Date.now() + 8000;
-      while (exited === null && Date.now() < until) await sleep(50);
-      if (exited === null) { cp.kill('SIGKILL'); await sleep(100); }
-      // Cluster workers orphaned by a primary that did not stop them.
-      for (const p of processTree(cp.pid)) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
-      serverPids.delete(cp.pid);
-    },
-  };
-  return server;
-}
-
-function forkChild(script) {
-  const opts = { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' };
-  if (PIN) { opts.execPath = 'taskset'; opts.execArgv = ['-c', CLIENT_CORE, process.execPath]; }
-  return track(fork(path.join(BENCH_DIR, script), [], opts));
-}
-
-/** Client processes for `total` streams, initialised against `server`. */
-async function spawnClients(server, total, extra = {}) {
-  const k = Math.max(1, Math.ceil(total / PER_CHILD));
-  // One subscriber identity by default: with many users every new user's first stream makes the hub
-  // send presence-join to the whole room (quadratic chatter while streams open). --users=N spreads
-  // the streams over N user ids (each client process cycles through all of them).
-  const users = Math.max(1, USERS);
-  const tokens = Array.from({ length: Math.min(users, 100_000) }, (_, i) => mintToken(server.secret, users === 1 ? 'bench-sub' : `bench-sub-${i}`, 'user'));
-  const cs = Array.from({ length: k }, () => forkChild('client.mjs'));
-  await Promise.all(cs.map((c, i) => call(c, 'init', {
-    host: '127.0.0.1', port: server.port, room: ROOM, tokens: tokens.slice(i).concat(tokens.slice(0, i)), eventType: EVENT_TYPE, ...extra,
-  }, 10_000)));
-  return cs;
-}
-
-async function spawnPublisher(server, extra = {}) {
-  const p = forkChild('publisher.mjs');
-  const token = mintToken(server.secret, 'bench-pub', 'publisher');
-  const info = await call(p, 'init', { host: '127.0.0.1', port: server.port, token, room: ROOM, eventType: EVENT_TYPE, ...extra }, 20_000);
-  return { p, info };
-}
-
-async function exitChildren(cs) {
-  await Promise.all(cs.map(async (c) => {
-    try { await call(c, 'exit', {}, 3000); } catch { /* kill below */ }
-    await sleep(20);
-    try { c.kill('SIGKILL'); } catch { /* gone */ }
-  }));
-}
-
-/** Opens `total` streams spread over the client processes. */
-async function openStreams(cs, total, opts = {}) {
-  const per = cs.map((_, i) => Math.floor(total / cs.length) + (i < total % cs.length ? 1 : 0));
-  const rs = await Promise.all(cs.map((c, i) => (per[i] > 0
-    ? call(c, 'open', { count: per[i], ratePerSec: opts.ratePerSec ?? 2000, maxPending: opts.maxPending ?? 100, timeoutMs: opts.timeoutMs ?? 60_000 }, (opts.timeoutMs ?? 60_000) + 15_000)
-    : { requested: 0, connected: 0, failed: 0, failures: {}, connectLatencyMs: null })));
-  const failures = {};
-  for (const r of rs) for (const [k, v] of Object.entries(r.failures)) failures[k] = (failures[k] ?? 0) + v;
-  return {
-    requested: total, connected: rs.reduce((a, r) => a + r.connected, 0), failed: rs.reduce((a, r) => a + r.failed, 0), failures,
-    connectP99Ms: Math.max(0, ...rs.map((r) => r.connectLatencyMs?.p99 ?? 0)),
-  };
-}
-
-async function gatherStats(cs) {
-  const rs = await Promise.all(cs.map((c) => call(c, 'stats', {}, 20_000)));
-  const h = new Hist(), hs = new Hist(), hx = new Hist();
-  const sum = (k) => rs.reduce((a, r) => a + r[k], 0);
-  const merge = (key) => { const o = {}; for (const r of rs) for (const [k, v] of Object.entries(r[key])) o[k] = (o[k] ?? 0) + v; return o; };
-  for (const r of rs) { h.merge(Hist.from(r.hist)); hs.merge(Hist.from(r.histSame)); hx.merge(Hist.from(r.histCross)); }
-  return {
-    open: sum('open'), measured: sum('measured'), deliveries: sum('deliveries'), stray: sum('stray'), controlEvents: sum('controlEvents'),
-    parseFallbacks: sum('parseFallbacks'), pings: sum('pings'),
-    minUnique: Math.min(...rs.filter((r) => r.measured > 0).map((r) => r.minUnique), Infinity),
-    lastDeliveryUs: Math.max(...rs.map((r) => r.lastDeliveryUs)),
-    maxPingGapMs: Math.max(...rs.map((r) => r.maxPingGapMs)),
-    failures: merge('failures'), closes: merge('closes'), nodes: merge('nodes'),
-    hist: h, histSame: hs, histCross: hx,
-  };
-}
-
-async function finishPhase(cs, pub) {
-  const rs = await Promise.all(cs.map((c) => call(c, 'finish', { toSeq: pub.toSeq, failedSeqs: pub.failed }, 20_000)));
-  const out = { connections: 0, complete: 0, expectedPerConnection: rs[0]?.expectedPerConnection ?? 0, missing: 0, duplicates: 0, orderErrors: 0, unexpected: 0, closedDuringPhase: 0, worst: null };
-  for (const r of rs) {
-    for (const k of ['connections', 'complete', 'missing', 'duplicates', 'orderErrors', 'unexpected', 'closedDuringPhase']) out[k] += r[k];
-    if (r.worst && (!out.worst || r.worst.missing > out.worst.missing)) out.worst = r.worst;
-  }
-  out.ok = out.connections > 0 && out.complete === out.connections && out.expectedPerConnection > 0;
-  return out;
-}
-
-/** Waits until every measured stream holds every accepted event, or the timeout. */
-async function drain(cs, accepted, timeoutMs) {
-  const until = Date.now() + timeoutMs;
-  let st = await gatherStats(cs);
-  while (st.minUnique < accepted && Date.now() < until) { await sleep(100); st = await gatherStats(cs); }
-  return st;
-}
-
-/**
- * CPU the machine spent outside the benchmark's processes during a window (other users of a
- * shared machine), in cores; above 0.15 the run is flagged `disturbed`. Softirq time (the kernel's
- * loopback receive work, not charged to any process) is reported apart.
- */
-function machineLoad(m0, m1, wall, ownCpu) {
-  const busy = m1.busy - m0.busy, soft = m1.softirq - m0.softirq;
-  const foreign = Math.max(0, busy - soft - ownCpu) / wall;
-  return { foreignCpuCores: round(foreign, 3), softirqCores: round(soft / wall, 3), stealCores: round((m1.steal - m0.steal) / wall, 3), disturbed: foreign > 0.15 };
-}
-
-/** A second of events before measuring, so both servers are past JIT warm-up; then a pause. */
-async function warmUp(pub) {
-  await call(pub.p, 'steady', { rate: 20, durationMs: WARMUP_MS }, 60_000);
-  await sleep(WARMUP_MS);
-}
-
-function clientPids(cs, pub) { return [...cs.map((c) => c.pid), ...(pub ? [pub.p.pid] : [])]; }
 
 // ---------------------------------------------------------------------------------------------
 // Scenarios. Each returns a plain object of figures for one target (baseline | hub).
@@ -401,12 +190,6 @@ async function runFanout(kind, p, { cluster = false } = {}) {
   }
 }
 
-/** Ends a run's load processes (clients, then the publisher) and then its server. */
-async function teardown(server, clients, pub) {
-  await exitChildren(clients);
-  if (pub) await exitChildren([pub.p]);
-  await server.stop();
-}
 
 async function runBurst(kind, p) {
   const server = await startServer(kind);
@@ -510,51 +293,10 @@ async function runCapacity(kind, p) {
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Redis (cluster scenario): a unique prefix per run, deleted afterwards.
-
-const redisPrefixes = [];
-function newRedisPrefix() {
-  const p = `bench-${randomBytes(4).toString('hex')}:`;
-  redisPrefixes.push(p);
-  return p;
-}
-
-async function cleanupRedis() {
-  if (redisPrefixes.length === 0) return 0;
-  const { default: Redis } = await import('ioredis');
-  const r = new Redis('redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false });
-  let deleted = 0;
-  try {
-    await r.connect();
-    while (redisPrefixes.length) {
-      const prefix = redisPrefixes.pop();
-      let cursor = '0';
-      for (let i = 0; i < 100_000; i++) {
-        const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-        if (keys.length) deleted += await r.unlink(...keys);
-        cursor = next;
-        if (cursor === '0') break;
-      }
-    }
-  } finally {
-    r.disconnect();
-  }
-  return deleted;
-}
-
-async function redisUp() {
-  const { default: Redis } = await import('ioredis');
-  const r = new Redis('redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000 });
-  try { await r.connect(); return (await r.ping()) === 'PONG'; } catch { return false; } finally { r.disconnect(); }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Output
 
-const round = (v, d) => (v === null || v === undefined || !Number.isFinite(v) ? v : Math.round(v * 10 ** d) / 10 ** d);
-const mb = (b) => round(b / 1048576, 1);
-function log(...a) { console.log(...a); }
 
 function ratio(h, b) { return h === null || b === null || h === undefined || b === undefined || b === 0 ? null : round(h / b, 2); }
 
@@ -615,6 +357,9 @@ function tableRows(S, withFloor = false) {
     if (S.cluster.scaling != null) rows.push(['cluster', 'scaling vs single hub (2 cores)', null, S.cluster.scaling, null, '≥ 1.6', ...(withFloor ? [null] : [])]);
     if (S.cluster.scalingWithRedis != null) rows.push(['cluster', '… counting Redis CPU', null, S.cluster.scalingWithRedis, null, '', ...(withFloor ? [null] : [])]);
   }
+  for (const [sc, m] of Object.entries(MODULES)) {
+    if (S[sc]?.hub) rows.push(...m.rows(S[sc].hub).map((r) => (withFloor ? [...r, null] : r)));
+  }
   return rows;
 }
 
@@ -652,14 +397,14 @@ async function main() {
   const scenarios = asked.length ? asked : ALL_SCENARIOS;
   for (const s of scenarios) if (!ALL_SCENARIOS.includes(s)) { console.error(`unknown scenario "${s}" (known: ${ALL_SCENARIOS.join(', ')})`); process.exit(2); }
   const profile = profileFrom(flags);
-  PIN = !flags['no-pin'] && pinAvailable();
-  if (profile.name === 'smoke') WARMUP_MS = 250;
-  if (flags.users) USERS = Number(flags.users);
+  settings.pin = !flags['no-pin'] && pinAvailable();
+  if (profile.name === 'smoke') settings.warmupMs = 250;
+  if (flags.users) settings.users = Number(flags.users);
   if (flags.profile) {
-    PROFILE_DIR = path.join(BENCH_DIR, 'results', 'profiles');
-    mkdirSync(PROFILE_DIR, { recursive: true });
+    settings.profileDir = path.join(BENCH_DIR, 'results', 'profiles');
+    mkdirSync(settings.profileDir, { recursive: true });
   }
-  if (PIN) spawnSync('taskset', ['-a', '-pc', CLIENT_CORE, String(process.pid)], { stdio: 'ignore' });
+  if (settings.pin) spawnSync('taskset', ['-a', '-pc', CLIENT_CORE, String(process.pid)], { stdio: 'ignore' });
   let targets = String(flags.targets ?? 'baseline,hub').split(',').filter(Boolean);
   const notes = [];
   if (targets.includes('hub') && !existsSync(HUB_ENTRY)) {
@@ -670,18 +415,18 @@ async function main() {
   const gitRev = spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout?.trim() || null;
   const meta = {
     started: started.toISOString(), node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model,
-    pinned: PIN ? { server: SERVER_CORE, clients: CLIENT_CORE } : false, profile: profile.name, targets, git: gitRev,
-    argv: process.argv.slice(2), perClientProcess: PER_CHILD, subscriberUsers: USERS,
+    pinned: settings.pin ? { server: SERVER_CORE, clients: CLIENT_CORE } : false, profile: profile.name, targets, git: gitRev,
+    argv: process.argv.slice(2), perClientProcess: PER_CHILD, subscriberUsers: settings.users,
   };
-  log(`roomcast bench — profile ${profile.name}, scenarios ${scenarios.join(' ')}, targets ${targets.join(',')}, ${PIN ? 'server on core 0, clients on core 1' : 'not pinned'}`);
+  log(`roomcast bench — profile ${profile.name}, scenarios ${scenarios.join(' ')}, targets ${targets.join(',')}, ${settings.pin ? 'server on core 0, clients on core 1' : 'not pinned'}`);
   for (const n of notes) log(`note: ${n}`);
 
   const S = {};
-  const runOne = async (sc, kind, fn) => {
+  const runOne = async (sc, kind, fn, timeoutMs = 15 * 60_000) => {
     const t = Date.now();
     log(`  ${sc} / ${kind} ...`);
     try {
-      const r = decorate(await withTimeout(fn(), 15 * 60_000, `${sc}/${kind}`));
+      const r = decorate(await withTimeout(fn(), timeoutMs, `${sc}/${kind}`));
       log(`  ${sc} / ${kind} done in ${((Date.now() - t) / 1000).toFixed(1)} s${r.ok === false ? ' (NOT OK)' : ''}`);
       return r;
     } catch (e) {
@@ -711,6 +456,11 @@ async function main() {
         S[sc].scaling = round((2 * single.cpuUsPerDelivery) / c.cpuUsPerDelivery, 2);
         if (c.redisCpuUsPerDelivery != null) S[sc].scalingWithRedis = round((2 * single.cpuUsPerDelivery) / (c.cpuUsPerDelivery + c.redisCpuUsPerDelivery), 2);
       }
+      continue;
+    }
+    if (MODULES[sc]) {
+      if (targets.includes('hub')) S[sc].hub = await runOne(sc, 'hub', () => MODULES[sc].run(profile[sc]), MODULES[sc].timeoutMs?.(profile[sc]));
+      else S[sc].note = `${sc} runs the hub only`;
       continue;
     }
     const fn = { idle: runIdle, fanout: runFanout, burst: runBurst, capacity: runCapacity }[sc];

@@ -26,7 +26,28 @@ interface RunResult {
   completeness?: Completeness;
   steps?: { streams: number; open: number; reasons: string[] }[];
 }
-type Scenarios = Record<string, { baseline?: RunResult; hub?: RunResult }>;
+interface StormRun {
+  error?: string;
+  streams: number;
+  retryMs: number;
+  caughtUp: number;
+  attempts: number;
+  stayDrops: number;
+  shutdownRetryMs: { n: number; min: number | null; max: number | null };
+  completeness: Completeness;
+  stayCompleteness: Completeness;
+}
+interface CapacityClusterRun {
+  error?: string;
+  workers: number;
+  requested: number;
+  open: number;
+  failedConnects: number;
+  perWorker: { nodeId: string; connections: number }[];
+  maxFdsPerProcess: number;
+  completeness: Completeness;
+}
+type Scenarios = Record<string, { baseline?: RunResult; hub?: RunResult & Partial<Record<'SIGTERM' | 'SIGKILL', StormRun>> }>;
 
 /** Runs bench/run.mjs with a timeout; resolves its exit code and parsed JSON. */
 function runBench(args: string[], out: string, timeoutMs: number): Promise<{ code: number | null; output: string; json: { scenarios: Scenarios } | null }> {
@@ -57,7 +78,11 @@ function redisReachable(): Promise<boolean> {
   });
 }
 
-function expectComplete(r: RunResult | undefined, label: string): void {
+function redisServerInstalled(): boolean {
+  return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+function expectComplete(r: { error?: string; completeness?: Completeness } | undefined, label: string): void {
   expect(r, label).toBeDefined();
   expect(r?.error, `${label}: ${(r?.error ?? '').slice(0, 600)}`).toBeUndefined();
   const c = r?.completeness;
@@ -113,5 +138,43 @@ describe('bench smoke', () => {
     const c = json?.scenarios.cluster?.hub;
     expect(c?.failedConnects, `cluster: ${(c?.error ?? '').slice(0, 600)}`).toBe(0);
     expectComplete(c, 'cluster/hub');
+  }, 60_000);
+
+  it('runs the storm scenario: every client of a stopped hub back on the other, nothing lost', async (ctx) => {
+    if (!redisServerInstalled() && !(await redisReachable())) ctx.skip();
+    const out = path.join(dir, 'storm.json');
+    const { code, output, json } = await runBench(['storm', '--targets=hub'], out, 110_000);
+    expect(code, output).toBe(0);
+    const hub = json?.scenarios.storm?.hub;
+    expect(hub?.error, output).toBeUndefined();
+    for (const sig of ['SIGTERM', 'SIGKILL'] as const) {
+      const r = hub?.[sig];
+      expect(r?.error, `storm ${sig}: ${(r?.error ?? '').slice(0, 600)}`).toBeUndefined();
+      expect(r?.caughtUp, `storm ${sig}: clients back and caught up`).toBe(r?.streams);
+      expect(r?.attempts, `storm ${sig}: reconnect attempts`).toBeGreaterThanOrEqual(r?.streams ?? Infinity);
+      expect(r?.stayDrops, `storm ${sig}: streams that stayed on B`).toBe(0);
+      expectComplete(r, `storm ${sig} (movers)`);
+      expectComplete({ completeness: r?.stayCompleteness }, `storm ${sig} (stayers)`);
+    }
+    // SIGTERM: every stream was told its own reconnection time, within RETRY_MS … 2 × RETRY_MS.
+    const term = hub?.SIGTERM;
+    expect(term?.shutdownRetryMs.n).toBe(term?.streams);
+    expect(term?.shutdownRetryMs.min).toBeGreaterThanOrEqual(term?.retryMs ?? Infinity);
+    expect(term?.shutdownRetryMs.max).toBeLessThanOrEqual(2 * (term?.retryMs ?? 0));
+  }, 120_000);
+
+  it('runs the capacity-cluster scenario: streams spread over the workers, one event reaches all', async (ctx) => {
+    if (!redisServerInstalled() && !(await redisReachable())) ctx.skip();
+    const out = path.join(dir, 'capacity-cluster.json');
+    const { code, output, json } = await runBench(['capacity-cluster', '--targets=hub'], out, 55_000);
+    expect(code, output).toBe(0);
+    const r = json?.scenarios['capacity-cluster']?.hub as CapacityClusterRun | undefined;
+    expect(r?.error, `capacity-cluster: ${(r?.error ?? '').slice(0, 600)}`).toBeUndefined();
+    expect(r?.failedConnects).toBe(0);
+    expect(r?.open).toBe(r?.requested);
+    expect(r?.perWorker.length).toBe(r?.workers);
+    expect(r?.perWorker.every((w) => w.connections > 0), JSON.stringify(r?.perWorker)).toBe(true);
+    expect(r?.perWorker.reduce((s, w) => s + w.connections, 0)).toBe(r?.requested);
+    expectComplete(r, 'capacity-cluster');
   }, 60_000);
 });

@@ -83,3 +83,19 @@ export function machineCpu() {
     return { busy: 0, softirq: 0, steal: 0 };
   }
 }
+
+/**
+ * The kernel's machine-wide listen-queue counters (/proc/net/netstat TcpExt): connection attempts
+ * dropped because an accept queue was full, and SYN cookies sent. Deltas over a window tell
+ * whether a storm of connects overflowed a listener's backlog.
+ */
+export function listenCounters() {
+  try {
+    const lines = readFileSync('/proc/net/netstat', 'latin1').split('\n').filter((l) => l.startsWith('TcpExt:'));
+    const names = lines[0].split(/\s+/), values = lines[1].split(/\s+/).map(Number);
+    const get = (k) => values[names.indexOf(k)] ?? 0;
+    return { listenOverflows: get('ListenOverflows'), listenDrops: get('ListenDrops'), syncookiesSent: get('SyncookiesSent'), reqQFullDrop: get('TCPReqQFullDrop') };
+  } catch {
+    return null;
+  }
+}
