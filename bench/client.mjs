@@ -8,7 +8,7 @@ import { Hist } from './lib/hist.mjs';
 import { nowUs } from './lib/clock.mjs';
 import { serve } from './lib/rpc.mjs';
 
-let cfg = null;               // {host, port, room, tokens[], authMode, eventType, crossNode, localAddresses[]}
+let cfg = null;               // {host, port, room, tokens[], authMode, eventType, crossNode, localAddresses[], localPorts}
 const conns = [];             // every connection this child opened
 let phase = null;             // the measurement window: {fromSeq, startUs}
 let hist = new Hist();        // latency of phase deliveries
@@ -59,6 +59,7 @@ class Conn {
       onComment: () => this.onPing(),
     });
     this.reader = null;
+    this.bindRetries = 0;
   }
 
   onPing() {
@@ -128,9 +129,7 @@ class Conn {
   }
 
   open() {
-    // Source addresses (127.0.0.x) in turn: each has its own ~28k ephemeral ports.
-    const la = cfg.localAddresses;
-    const sock = net.connect({ host: cfg.host, port: cfg.port, localAddress: la ? la[this.index % la.length] : undefined });
+    const sock = net.connect({ host: cfg.host, port: cfg.port, ...localEnd(this.index) });
     this.sock = sock;
     const token = cfg.tokens[this.index % cfg.tokens.length];
     const q = `rooms=${encodeURIComponent(cfg.room)}` + (cfg.authMode === 'query' ? `&access_token=${token}` : '');
@@ -148,7 +147,13 @@ class Conn {
       onError: (m) => this.fail(`bad_http: ${m}`),
     });
     sock.on('data', (buf) => { if (this.sock === sock) this.reader.push(buf); });
-    sock.on('error', (e) => this.fail(e.code ?? 'socket_error'));
+    sock.on('error', (e) => {
+      // A chosen local port taken by another socket (a listener on 0.0.0.0, a TIME_WAIT): the next one.
+      if (e.code === 'EADDRINUSE' && this.state === 'connecting' && this.sock === sock && this.bindRetries++ < 50) {
+        this.sock = null; sock.destroy(); this.open(); return;
+      }
+      this.fail(e.code ?? 'socket_error');
+    });
     sock.on('close', () => { if (this.sock === sock) this.fail(this.state === 'connecting' ? 'closed_before_connected' : 'closed_by_server'); });
   }
 
@@ -158,6 +163,24 @@ class Conn {
     this.state = 'closed';
     if (this.sock) { const s = this.sock; this.sock = null; s.destroy(); }
   }
+}
+
+/**
+ * The local end of connection `index`: source addresses (127.0.0.x) in turn, each with its own
+ * ports; with cfg.localPorts {from, to} an explicit port from this process's share, in turn per
+ * address. Binding port 0 to a chosen address makes the kernel search its whole range for a free
+ * port on every connect, which costs milliseconds of system time per connect once thousands are
+ * taken; an explicit port is one lookup.
+ */
+const nextPort = [];
+function localEnd(index) {
+  const la = cfg.localAddresses;
+  if (!la) return {};
+  const a = index % la.length;
+  if (!cfg.localPorts) return { localAddress: la[a] };
+  const { from, to } = cfg.localPorts;
+  nextPort[a] = nextPort[a] === undefined || nextPort[a] >= to ? from : nextPort[a];
+  return { localAddress: la[a], localPort: nextPort[a]++ };
 }
 
 let pending = 0;

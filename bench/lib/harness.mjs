@@ -142,7 +142,8 @@ export function forkChild(script) {
 /**
  * Client processes for `total` streams, initialised against `server` with `extra` (see the client's
  * init). opts: script (default client.mjs), perChild (streams per process, default PER_CHILD),
- * minChildren, users and userPrefix (subscriber identities, default --users and bench-sub).
+ * minChildren, users and userPrefix (subscriber identities, default --users and bench-sub), perChildInit
+ * ((i, k) → more init arguments for client process i of k).
  */
 export async function spawnClients(server, total, extra = {}, opts = {}) {
   const k = Math.max(opts.minChildren ?? 1, Math.ceil(total / (opts.perChild ?? PER_CHILD)));
@@ -155,6 +156,7 @@ export async function spawnClients(server, total, extra = {}, opts = {}) {
   const cs = Array.from({ length: k }, () => forkChild(opts.script ?? 'client.mjs'));
   await Promise.all(cs.map((c, i) => call(c, 'init', {
     host: '127.0.0.1', port: server.port, room: ROOM, tokens: tokens.slice(i).concat(tokens.slice(0, i)), eventType: EVENT_TYPE, ...extra,
+    ...opts.perChildInit?.(i, k),
   }, 10_000)));
   return cs;
 }

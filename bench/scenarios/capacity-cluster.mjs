@@ -16,6 +16,13 @@ import {
 } from '../lib/harness.mjs';
 import { scenarioRedis } from '../lib/redis.mjs';
 
+/**
+ * Local ports the client processes share out, on every source address: each process binds
+ * explicit ports from its slice (see localEnd in bench/client.mjs), so a source address offers this
+ * whole range rather than the ~28,000 ephemeral ports, at no search cost.
+ */
+const LOCAL_PORTS = { from: 20_000, to: 61_000 };
+
 /** Streams one client process may hold: its open-file limit here is 20,000, less a reserve. */
 const MAX_PER_CLIENT_PROCESS = 18_000;
 
@@ -136,7 +143,13 @@ export async function run(p) {
     const mem0 = { rss: rssBytes(server.tree()), redis: await redis.usedMemory(), avail: memAvailableMB() };
 
     cs = await spawnClients(server, p.streams, { localAddresses: sources },
-      { perChild: Math.ceil(p.streams / k), minChildren: k, users: p.users, userPrefix: 'cc-user' });
+      {
+        perChild: Math.ceil(p.streams / k), minChildren: k, users: p.users, userPrefix: 'cc-user',
+        perChildInit: (i, n) => {
+          const span = Math.floor((LOCAL_PORTS.to - LOCAL_PORTS.from) / n);
+          return { localPorts: { from: LOCAL_PORTS.from + i * span, to: LOCAL_PORTS.from + (i + 1) * span } };
+        },
+      });
     pub = await spawnPublisher(server);
     const tOpen = Date.now();
     const l0 = listenCounters();
