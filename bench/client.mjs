@@ -7,6 +7,7 @@ import { ResponseReader } from './lib/http-stream.mjs';
 import { Hist } from './lib/hist.mjs';
 import { nowUs } from './lib/clock.mjs';
 import { serve } from './lib/rpc.mjs';
+import { hasSeq, markSeq } from './lib/seqbits.mjs';
 
 let cfg = null;               // {host, port, room, tokens[], authMode, eventType, crossNode, localAddresses[], localPorts}
 const conns = [];             // every connection this child opened
@@ -90,15 +91,10 @@ class Conn {
       }
       if (!this.measured) return;
       const k = seq - phase.fromSeq;             // 1-based within the phase
-      const byte = k >> 3;
-      if (this.bits === null) this.bits = new Uint8Array(Math.max(64, byte + 1));
-      else if (byte >= this.bits.length) {
-        const nb = new Uint8Array(Math.max(this.bits.length * 2, byte + 1));
-        nb.set(this.bits); this.bits = nb;
-      }
-      const mask = 1 << (k & 7);
-      if (this.bits[byte] & mask) this.dups++;
-      else { this.bits[byte] |= mask; this.unique++; }
+      const marked = markSeq(this.bits, k);
+      this.bits = marked.bits;
+      if (marked.seen) this.dups++;
+      else this.unique++;
       if (cfg.sequential && seq < this.lastSeq) this.seqRegress++;
       if (this.lastId !== '' && !idLess(this.lastId, id)) this.idRegress++;
       this.lastSeq = seq; this.lastId = id;
@@ -265,7 +261,7 @@ function finish({ toSeq, failedSeqs = [] }) {
     conn++;
     let got = c.unique;
     let unexp = 0;
-    for (const k of failed) if (c.bits && (c.bits[k >> 3] & (1 << (k & 7)))) unexp++;
+    for (const k of failed) if (hasSeq(c.bits, k)) unexp++;
     got -= unexp;
     // Seqs above toSeq cannot exist (finish runs after publishing ends).
     const miss = Math.max(0, expectedN - got);

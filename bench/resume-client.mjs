@@ -12,6 +12,7 @@ import { ResponseReader } from './lib/http-stream.mjs';
 import { Hist } from './lib/hist.mjs';
 import { nowUs } from './lib/clock.mjs';
 import { serve } from './lib/rpc.mjs';
+import { hasSeq, markSeq } from './lib/seqbits.mjs';
 
 let cfg = null;          // {host, port, room, tokens[], eventType, retryMs, sequential}
 let target = null;       // {host, port}: where the next connection attempt goes
@@ -169,15 +170,10 @@ class Client {
       else this.replayed++;
     }
     const k = seq - phase.fromSeq;
-    const byte = k >> 3;
-    if (this.bits === null) this.bits = new Uint8Array(Math.max(64, byte + 1));
-    else if (byte >= this.bits.length) {
-      const nb = new Uint8Array(Math.max(this.bits.length * 2, byte + 1));
-      nb.set(this.bits); this.bits = nb;
-    }
-    const mask = 1 << (k & 7);
-    if (this.bits[byte] & mask) this.dups++;
-    else { this.bits[byte] |= mask; this.unique++; }
+    const marked = markSeq(this.bits, k);
+    this.bits = marked.bits;
+    if (marked.seen) this.dups++;
+    else this.unique++;
     // Fixed-width ids: string order is publish order; bseq order too when one publish is in flight at a time.
     if (cfg.sequential && seq < this.lastSeq) this.seqRegress++;
     if (this.lastId !== '' && !(this.lastId < id)) this.idRegress++;
@@ -254,7 +250,7 @@ function finish({ toSeq, failedSeqs = [] }) {
   for (const c of clients) {
     out.connections++;
     let unexp = 0;
-    for (const k of failed) if (c.bits && (c.bits[k >> 3] & (1 << (k & 7)))) unexp++;
+    for (const k of failed) if (hasSeq(c.bits, k)) unexp++;
     const miss = Math.max(0, expected - (c.unique - unexp));
     const ord = c.seqRegress + c.idRegress;
     out.missing += miss; out.duplicates += c.dups;
