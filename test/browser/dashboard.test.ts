@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/net.js';
 import type { HubChild } from '../support/processes.js';
 import {
-  ensureArtifacts, joinWithToggle, launchBrowser, login, logIds, compareIds, newPage, startHub, type TestPage,
+  BROWSER_HOOK_TIMEOUT_MS, ensureArtifacts, joinWithToggle, launchBrowser, login, logIds, compareIds, newPage, startHub, type TestPage,
 } from './support.js';
 
 describe('dashboard in Chromium', () => {
@@ -24,7 +24,7 @@ describe('dashboard in Chromium', () => {
     ]);
     hub = h;
     browser = b;
-  }, 30_000);
+  }, BROWSER_HOOK_TIMEOUT_MS);
 
   afterAll(async () => {
     await browser?.close().catch(() => undefined);

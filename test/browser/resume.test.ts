@@ -8,7 +8,7 @@ import type { HubChild } from '../support/processes.js';
 import { REDIS_URL, deletePrefix } from '../support/redis-keys.js';
 import { mint } from '../support/tokens.js';
 import { waitFor } from '../support/wait.js';
-import { compareIds, launchBrowser, login, logIds, newPage, startHub } from './support.js';
+import { BROWSER_HOOK_TIMEOUT_MS, compareIds, launchBrowser, login, logIds, newPage, startHub } from './support.js';
 
 let browser: Browser;
 const hubs: HubChild[] = [];
@@ -16,7 +16,7 @@ const tag = Math.random().toString(36).slice(2, 8);
 
 beforeAll(async () => {
   browser = await launchBrowser();
-}, 30_000);
+}, BROWSER_HOOK_TIMEOUT_MS);
 
 afterAll(async () => {
   await browser?.close().catch(() => undefined);

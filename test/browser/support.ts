@@ -5,7 +5,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ROOT, startHubProcess, type HubChild } from '../support/processes.js';
 import { TEST_SECRET } from '../support/tokens.js';
 
-export { launchBrowser } from '../support/browser.js';
+export { BROWSER_HOOK_TIMEOUT_MS, launchBrowser } from '../support/browser.js';
 
 /** Where the browser tests leave screenshots for people to look at. */
 export const ARTIFACTS = resolve(ROOT, 'test-artifacts');

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestHub, type TestHub } from '../support/hub.js';
-import { launchBrowser, newPage } from '../browser/support.js';
+import { BROWSER_HOOK_TIMEOUT_MS, launchBrowser, newPage } from '../browser/support.js';
 
 const PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>sdk</title>
 <script type="module" src="/page.js"></script></head><body><pre id="out"></pre></body></html>`;
@@ -51,7 +51,7 @@ beforeAll(async () => {
   await new Promise<void>((r) => pages.listen(0, '127.0.0.1', r));
   pageOrigin = `http://127.0.0.1:${(pages.address() as AddressInfo).port}`;
   [hub, browser] = await Promise.all([startTestHub({ CORS_ORIGINS: pageOrigin }), launchBrowser()]);
-}, 60_000);
+}, BROWSER_HOOK_TIMEOUT_MS);
 
 afterAll(async () => {
   await browser?.close().catch(() => undefined);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser } from '../support/browser.js';
+import { BROWSER_HOOK_TIMEOUT_MS, launchBrowser } from '../support/browser.js';
 import { api, login } from '../support/http.js';
 import { freePort } from '../support/net.js';
 import { ROOT, startHubProcess, type HubChild } from '../support/processes.js';
@@ -41,7 +41,7 @@ describe('examples/browser-subscriber.html in Chromium', () => {
     await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
     hub = await startHubProcess({ DEMO: 'true', JWT_SECRET: TEST_SECRET, CORS_ORIGINS: pageOrigin }, { cwd: dir });
     browser = await launchBrowser();
-  }, 60_000);
+  }, BROWSER_HOOK_TIMEOUT_MS);
 
   afterAll(async () => {
     await browser?.close();
