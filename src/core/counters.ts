@@ -10,9 +10,9 @@ export interface DeliveryCounters {
 export class Counters {
   private readonly totals: DeliveryCounters = { published: 0, delivered: 0, evicted: 0, replayed: 0 };
 
-  /** One event accepted into history through this process. */
-  published(): void {
-    this.totals.published++;
+  /** `n` events accepted into history through this process. */
+  published(n: number): void {
+    this.totals.published += n;
   }
 
   /** `n` deliveries of one event written to streams here. */

@@ -4,7 +4,7 @@ import type { HubEvent } from './events.js';
 import { encodeControl, encodeRetry, frameOf } from './frame.js';
 import { readHistory, type HistoryAnswer, type HistoryQuery } from './history.js';
 import { Operators, type DisconnectTarget } from './operators.js';
-import type { BrokerListener, ControlMessage, RoomSummary } from './ports.js';
+import type { BrokerListener, ControlMessage, RecordAnswer, RoomSummary } from './ports.js';
 import type { Principal } from './principal.js';
 import { Publishing, type PublishAnswer, type PublishInput, type PublishResult } from './publish.js';
 import { Rooms } from './rooms.js';
@@ -56,17 +56,17 @@ export class Hub {
   }
 
   /** Publishes one event (history append, then fan-out to every process); sender is the token's sub. */
-  publish(sender: string, input: PublishInput): Promise<PublishResult> {
-    return this.publishing.publish(sender, input);
+  publish(sender: string, input: PublishInput, record?: RecordAnswer): Promise<PublishResult> {
+    return this.publishing.publish(sender, input, record);
   }
 
-  /** Publishes events in order; a bad one publishes nothing. */
-  publishBatch(sender: string, inputs: readonly PublishInput[]): Promise<{ ids: string[] }> {
-    return this.publishing.publishBatch(sender, inputs);
+  /** Publishes events in order, all or none; a bad one publishes nothing. */
+  publishBatch(sender: string, inputs: readonly PublishInput[], record?: RecordAnswer): Promise<{ ids: string[] }> {
+    return this.publishing.publishBatch(sender, inputs, record);
   }
 
-  /** Runs a publish once per idempotency key (scoped to the sender). */
-  idempotent<T extends PublishAnswer>(sender: string, key: string | undefined, run: () => Promise<T>): Promise<T> {
+  /** Runs a publish once per idempotency key (scoped to the sender); `run` passes `record` on to publish. */
+  idempotent<T extends PublishAnswer>(sender: string, key: string | undefined, run: (record?: RecordAnswer) => Promise<T>): Promise<T> {
     return this.publishing.idempotent(sender, key, run);
   }
 

@@ -42,8 +42,12 @@ export interface HistoryInfo {
  * also carries control messages.
  */
 export interface Broker {
-  /** Assigns the id, keeps the event in history and delivers it to every subscriber, atomically. */
-  publish(draft: EventDraft): Promise<HubEvent>;
+  /**
+   * Assigns the ids (increasing, in the given order), keeps the events in history and delivers them
+   * to every subscriber, all in one atomic step: a batch is stored whole or not at all. `answer`,
+   * when given, is stored in that same step.
+   */
+  publish(drafts: readonly EventDraft[], answer?: AnswerRecord): Promise<HubEvent[]>;
   /** Delivers a control message to every process (this one included). */
   publishControl(message: ControlMessage): Promise<void>;
   /** Registers the one listener of this process. */
@@ -148,9 +152,29 @@ export interface HubCensus {
   activeUsers(): Promise<number>;
 }
 
+/**
+ * An idempotency answer stored in the same atomic step as the events it answers, so that no crash
+ * or lost reply between the two lets a retry publish them again. What is stored is
+ * `parts[0] + id₁ + parts[1] + … + idₙ + parts[n]`, for `ttlMs`, and only while `key` still holds
+ * `expected` (the run's own claim).
+ */
+export interface AnswerRecord {
+  readonly key: string;
+  readonly expected: string;
+  readonly parts: readonly string[];
+  readonly ttlMs: number;
+}
+
+/** Stands in for each event id in an answer given to a RecordAnswer (the broker puts the ids there). */
+export const ANSWER_ID_SLOT = '\u0000event-id\u0000';
+
+/** Given to a run by a store shared between processes: the record of its answer, ids as ANSWER_ID_SLOT. */
+export type RecordAnswer = (answer: unknown) => AnswerRecord;
+
 /** Runs a publish once per key within a time window; repeats answer the first answer. */
 export interface IdempotencyStore {
-  once<T>(key: string, run: () => Promise<T>): Promise<T>;
+  /** Runs `run` unless the key has an answer; a shared store hands it `record`, to store its answer with its events. */
+  once<T>(key: string, run: (record?: RecordAnswer) => Promise<T>): Promise<T>;
   /** Forgets a key's stored answer, so its next repeat runs again (its event was lost in a failover). */
   forget?(key: string): Promise<void>;
   close(): Promise<void>;

@@ -2,6 +2,7 @@ import type { HubContext } from './context.js';
 import { HubError, STORE_RETRY_AFTER_SEC } from './errors.js';
 import type { EventDraft, HubEvent, Metadata } from './events.js';
 import { frameBytes } from './frame.js';
+import { ANSWER_ID_SLOT, type AnswerRecord, type RecordAnswer } from './ports.js';
 
 /** A validated publish request. */
 export interface PublishInput {
@@ -26,18 +27,23 @@ export type PublishAnswer = PublishResult | { ids: string[] };
 export class Publishing {
   constructor(private readonly ctx: HubContext) {}
 
-  /** Publishes one event; sender is the token's sub. */
-  async publish(sender: string, input: PublishInput): Promise<PublishResult> {
-    return this.emit(await this.prepare(sender, input));
+  /** Publishes one event; sender is the token's sub; `record` stores the idempotency answer with it. */
+  async publish(sender: string, input: PublishInput, record?: RecordAnswer): Promise<PublishResult> {
+    const draft = await this.prepare(sender, input);
+    const recipients = await this.countRecipients(draft);
+    const [ev] = await this.emit([draft], record?.({ id: ANSWER_ID_SLOT, recipients } satisfies PublishResult));
+    return { id: ev!.id, recipients };
   }
 
-  /** Publishes events in order; all are checked first (size, target), so a bad one publishes nothing. */
-  async publishBatch(sender: string, inputs: readonly PublishInput[]): Promise<{ ids: string[] }> {
+  /**
+   * Publishes events in order, in one atomic step: all are checked first (size, target), so a bad
+   * one publishes nothing, and none is stored unless all are.
+   */
+  async publishBatch(sender: string, inputs: readonly PublishInput[], record?: RecordAnswer): Promise<{ ids: string[] }> {
     const drafts: EventDraft[] = [];
     for (const input of inputs) drafts.push(await this.prepare(sender, input));
-    const ids: string[] = [];
-    for (const draft of drafts) ids.push((await this.emit(draft)).id);
-    return { ids };
+    const events = await this.emit(drafts, record?.({ ids: drafts.map(() => ANSWER_ID_SLOT) }));
+    return { ids: events.map((ev) => ev.id) };
   }
 
   /**
@@ -46,7 +52,7 @@ export class Publishing {
    * so a publish answered 503 because the wait ran out is, on retry, confirmed again rather than
    * published twice.
    */
-  async idempotent<T extends PublishAnswer>(sender: string, key: string | undefined, run: () => Promise<T>): Promise<T> {
+  async idempotent<T extends PublishAnswer>(sender: string, key: string | undefined, run: (record?: RecordAnswer) => Promise<T>): Promise<T> {
     const scoped = key === undefined ? undefined : `${sender}\u0000${key}`;
     const answer = scoped === undefined ? await run() : await this.ctx.idempotency.once(scoped, run);
     const { broker, idempotency } = this.ctx;
@@ -76,20 +82,19 @@ export class Publishing {
     return draft;
   }
 
-  /** Appends a checked draft to history and fans it out; counts who it reaches. */
-  private async emit(draft: EventDraft): Promise<PublishResult> {
+  /** Appends checked drafts to history and fans them out, in one step (with the answer, if any). */
+  private async emit(drafts: readonly EventDraft[], answer: AnswerRecord | undefined): Promise<HubEvent[]> {
     this.ctx.life.assertOpen();
-    const recipients = await this.countRecipients(draft);
-    let ev: HubEvent;
+    let events: HubEvent[];
     try {
-      ev = await this.ctx.broker.publish(draft);
+      events = await this.ctx.broker.publish(drafts, answer);
     } catch (err) {
       if (err instanceof HubError) throw err;
-      this.ctx.logger.error({ err, type: draft.type }, 'publish failed: history or fan-out unreachable');
+      this.ctx.logger.error({ err, type: drafts[0]?.type }, 'publish failed: history or fan-out unreachable');
       throw new HubError('unavailable', 'the event could not be stored; try again', undefined, STORE_RETRY_AFTER_SEC);
     }
-    this.ctx.counters.published();
-    return { id: ev.id, recipients };
+    this.ctx.counters.published(events.length);
+    return events;
   }
 
   private async countRecipients(draft: EventDraft): Promise<number> {

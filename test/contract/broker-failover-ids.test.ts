@@ -5,7 +5,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { newPrefix } from '../support/redis-keys.js';
 import { waitFor } from '../support/wait.js';
-import { RedisFixture, brokerFactories } from './harness.js';
+import { RedisFixture, brokerFactories, publishOne } from './harness.js';
 import type { BrokerListener } from '../../src/core/ports.js';
 import type { EventDraft } from '../../src/core/events.js';
 
@@ -33,8 +33,8 @@ describe('Redis broker ids across a failover that lost the newest events', () =>
     const admin = await fx.client('admin');
     // The old primary handed out ids an hour ahead of the clock.
     await admin.set(`${prefix}seq`, String((Date.now() + 3_600_000) * 1000));
-    const e1 = (await a.publish(draft(1))).id;
-    const e2 = (await a.publish(draft(2))).id;
+    const e1 = (await publishOne(a, draft(1))).id;
+    const e2 = (await publishOne(a, draft(2))).id;
     await waitFor('both events on both', () => ra.ids.includes(e2) && rb.ids.includes(e2), 5000);
     // The promoted replica had e1 only: its stream ends at e1 (its last id too) and its seq is e1.
     const [entry, fields] = (await admin.xrange(`${prefix}history`, '-', '+', 'COUNT', 1))[0]!;
@@ -42,7 +42,7 @@ describe('Redis broker ids across a failover that lost the newest events', () =>
     await admin.xadd(`${prefix}history`, entry, ...fields);
     await admin.set(`${prefix}seq`, e1);
 
-    const e3 = (await a.publish(draft(3))).id;
+    const e3 = (await publishOne(a, draft(3))).id;
     expect(e3 > e2).toBe(true);
     await waitFor('the next event on the other process', () => rb.ids.includes(e3), 5000);
     expect(rb.ids).toEqual([e1, e2, e3]);

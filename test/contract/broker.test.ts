@@ -7,7 +7,7 @@ import { RedisBroker } from '../../src/backend/redis/broker.js';
 import { newPrefix } from '../support/redis-keys.js';
 import { waitFor } from '../support/wait.js';
 import { ChannelBus } from '../../src/backend/redis/bus.js';
-import { ClusterFixture, RedisFixture, brokerFactories, silentLogger } from './harness.js';
+import { ClusterFixture, RedisFixture, brokerFactories, publishOne, silentLogger } from './harness.js';
 
 const fx = new RedisFixture();
 const cluster = new ClusterFixture();
@@ -39,7 +39,7 @@ function draft(over: Partial<EventDraft> = {}): EventDraft {
  * order, so what a recorder saw before the marker is all it will ever see of the earlier events.
  */
 async function marker(broker: Broker, recs: Recorder[]): Promise<string> {
-  const { id } = await broker.publish(draft({ type: 'marker' }));
+  const { id } = await publishOne(broker, draft({ type: 'marker' }));
   await waitFor('the marker', () => recs.every((r) => r.ids().includes(id)), 5000);
   return id;
 }
@@ -55,7 +55,7 @@ describe.each(brokerFactories(fx, cluster))('Broker contract: $name', (factory) 
   it('assigns 16-digit ids that increase strictly and delivers each event once, in order', async () => {
     const { broker, rec } = await subscribed();
     const ids: string[] = [];
-    for (let i = 0; i < 50; i++) ids.push((await broker.publish(draft({ data: i }))).id);
+    for (let i = 0; i < 50; i++) ids.push((await publishOne(broker, draft({ data: i }))).id);
     for (const id of ids) expect(id).toMatch(/^\d{16}$/);
     for (let i = 1; i < ids.length; i++) expect(ids[i]! > ids[i - 1]!).toBe(true);
     // ids are microsecond-scaled wall clock
@@ -65,14 +65,29 @@ describe.each(brokerFactories(fx, cluster))('Broker contract: $name', (factory) 
     await broker.close();
   });
 
+  it('publishes a batch in one step: increasing ids in the given order, each delivered once and kept', async () => {
+    const { broker, rec } = await subscribed();
+    const before = await publishOne(broker, draft({ data: 'before' }));
+    const batch = await broker.publish([0, 1, 2, 3, 4].map((i) => draft({ data: i, room: i % 2 === 0 ? 'even' : null })));
+    expect(batch.map((ev) => ev.data)).toEqual([0, 1, 2, 3, 4]);
+    const ids = batch.map((ev) => ev.id);
+    expect(ids[0]! > before.id).toBe(true);
+    for (let i = 1; i < ids.length; i++) expect(ids[i]! > ids[i - 1]!).toBe(true);
+    const end = await marker(broker, [rec]);
+    expect(rec.ids()).toEqual([before.id, ...ids, end]);
+    const kept = (await broker.historyAfter(before.id, 10)).events;
+    expect(kept.map((ev) => [ev.id, ev.data, ev.room])).toEqual([...batch.map((ev) => [ev.id, ev.data, ev.room]), [end, { n: 1 }, null]]);
+    await broker.close();
+  });
+
   it('keeps every field and delivers the contract frame', async () => {
     const { broker, rec } = await subscribed();
     const d = draft({
       type: 'chat.msg', data: { text: 'héllo "x"\n', list: [1, null] }, room: 'lobby', filters: { tier: 'gold' },
       sender: 'svc', dataJson: JSON.stringify({ text: 'héllo "x"\n', list: [1, null] }),
     });
-    const ev = await broker.publish(d);
-    const c = await broker.publish(draft({ connectionId: 'conn1', ownerUserId: 'bob', data: null }));
+    const ev = await publishOne(broker, d);
+    const c = await publishOne(broker, draft({ connectionId: 'conn1', ownerUserId: 'bob', data: null }));
     await waitFor('deliveries', () => rec.seen.length >= 2, 5000);
     const got = rec.seen[0] as Extract<Seen, { kind: 'event' }>;
     expect(got.ev.id).toBe(ev.id);
@@ -92,9 +107,9 @@ describe.each(brokerFactories(fx, cluster))('Broker contract: $name', (factory) 
 
   it('orders control messages with events', async () => {
     const { broker, rec } = await subscribed();
-    const a = await broker.publish(draft());
+    const a = await publishOne(broker, draft());
     await broker.publishControl({ kind: 'join', room: 'r', userId: 'u', connectionId: null });
-    const b = await broker.publish(draft());
+    const b = await publishOne(broker, draft());
     await broker.publishControl({ kind: 'room-signal', room: 'r', type: 'presence-join', data: { roomId: 'r', userId: 'u' } });
     const end = await marker(broker, [rec]);
     expect(rec.seen.map((s) => (s.kind === 'event' ? s.ev.id : s.msg.kind))).toEqual([a.id, 'join', b.id, 'room-signal', end]);
@@ -106,7 +121,7 @@ describe.each(brokerFactories(fx, cluster))('Broker contract: $name', (factory) 
     expect(await broker.historyInfo()).toEqual({ size: 0, oldestId: null, newestId: null });
     expect(await broker.historyAfter(null, 10)).toEqual({ events: [], more: false });
     const ids: string[] = [];
-    for (let i = 0; i < 8; i++) ids.push((await broker.publish(draft({ data: i }))).id);
+    for (let i = 0; i < 8; i++) ids.push((await publishOne(broker, draft({ data: i }))).id);
     expect(await broker.historyInfo()).toEqual({ size: 5, oldestId: ids[3], newestId: ids[7] });
     const all = await broker.historyAfter(null, 100);
     expect(all.more).toBe(false);
@@ -134,7 +149,7 @@ describe.each(brokerFactories(fx, cluster))('Broker contract: $name', (factory) 
     const rb = recorder();
     await a.subscribe(ra);
     await b.subscribe(rb);
-    const published = await Promise.all(Array.from({ length: 100 }, (_, i) => (i % 2 === 0 ? a : b).publish(draft({ data: i }))));
+    const published = await Promise.all(Array.from({ length: 100 }, (_, i) => publishOne((i % 2 === 0 ? a : b), draft({ data: i }))));
     const sorted = published.map((e) => e.id).sort();
     expect(new Set(sorted).size).toBe(100);
     const end = await marker(a, [ra, rb]);
@@ -156,14 +171,14 @@ describe.each(brokerFactories(fx, cluster))('Broker contract: $name', (factory) 
     const broker = new RedisBroker(await fx.client('cmd'), new ChannelBus(sub, fx.errors), { prefix, historySize: 1000, errors: fx.errors, logger: silentLogger });
     const rec = recorder();
     await broker.subscribe(rec);
-    const ids = [(await publisher.publish(draft({ data: 0 }))).id];
+    const ids = [(await publishOne(publisher, draft({ data: 0 }))).id];
     await waitFor('first delivery', () => rec.ids().length === 1, 5000);
     const admin = await fx.client('admin');
     await admin.client('KILL', 'ID', String(subId));
     await waitFor('unhealthy while cut', () => !broker.isHealthy(), 2000);
-    for (let i = 1; i <= 5; i++) ids.push((await publisher.publish(draft({ data: i }))).id);
+    for (let i = 1; i <= 5; i++) ids.push((await publishOne(publisher, draft({ data: i }))).id);
     await waitFor('resubscribed', () => broker.isHealthy(), 5000);
-    for (let i = 6; i <= 8; i++) ids.push((await publisher.publish(draft({ data: i }))).id);
+    for (let i = 6; i <= 8; i++) ids.push((await publishOne(publisher, draft({ data: i }))).id);
     const end = await marker(publisher, [rec]);
     expect(rec.ids()).toEqual([...ids, end]);
     await broker.close();
@@ -176,13 +191,13 @@ describe.each(brokerFactories(fx, cluster))('Broker contract: $name', (factory) 
     const broker = await factory.make(1000, prefix);
     const rec = recorder();
     await broker.subscribe(rec);
-    const ids = [(await publisher.publish(draft({ data: 0 }))).id];
+    const ids = [(await publishOne(publisher, draft({ data: 0 }))).id];
     await waitFor('first delivery', () => rec.ids().length === 1, 5000);
     await factory.cutSubscriptions?.();
     // published at once: some land while the subscription is being made again
-    for (let i = 1; i <= 5; i++) ids.push((await publisher.publish(draft({ data: i }))).id);
+    for (let i = 1; i <= 5; i++) ids.push((await publishOne(publisher, draft({ data: i }))).id);
     await waitFor('resubscribed', () => broker.isHealthy(), 5000);
-    for (let i = 6; i <= 8; i++) ids.push((await publisher.publish(draft({ data: i }))).id);
+    for (let i = 6; i <= 8; i++) ids.push((await publishOne(publisher, draft({ data: i }))).id);
     const end = await marker(publisher, [rec]);
     expect(rec.ids()).toEqual([...ids, end]);
     await broker.close();
@@ -195,7 +210,7 @@ describe.each(brokerFactories(fx, cluster))('Broker contract: $name', (factory) 
     const publisher = new RedisBroker(await fx.client('cmd'), new ChannelBus(await fx.client('sub'), fx.errors), { prefix, historySize: 1000, errors: fx.errors, logger: silentLogger });
     await publisher.subscribe(recorder());
     const before: string[] = [];
-    for (let i = 0; i < 5; i++) before.push((await publisher.publish(draft({ data: i }))).id);
+    for (let i = 0; i < 5; i++) before.push((await publishOne(publisher, draft({ data: i }))).id);
     // A process that subscribes now: events before it are only in Redis, events after it pass by.
     const cmd = await fx.client('cmd-counted');
     let reads = 0;
@@ -208,7 +223,7 @@ describe.each(brokerFactories(fx, cluster))('Broker contract: $name', (factory) 
     const rec = recorder();
     await broker.subscribe(rec);
     const after: string[] = [];
-    for (let i = 5; i < 10; i++) after.push((await publisher.publish(draft({ data: i }))).id);
+    for (let i = 5; i < 10; i++) after.push((await publishOne(publisher, draft({ data: i }))).id);
     await waitFor('deliveries', () => rec.ids().length === 5, 5000);
     reads = 0;
     const recent = await Promise.all(Array.from({ length: 50 }, () => broker.historyAfter(after[1]!, 100)));

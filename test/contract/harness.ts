@@ -17,6 +17,7 @@ import { RedisIdempotency } from '../../src/backend/redis/idempotency.js';
 import { RedisMemberships } from '../../src/backend/redis/memberships.js';
 import { RedisPresence } from '../../src/backend/redis/presence.js';
 import type { Connection } from '../../src/core/connection.js';
+import type { EventDraft, HubEvent } from '../../src/core/events.js';
 import { ConnectionManager } from '../../src/core/connection-manager.js';
 import { Counters } from '../../src/core/counters.js';
 import type { Broker, Directory, HubCensus, IdempotencyStore, Memberships, Presence } from '../../src/core/ports.js';
@@ -30,6 +31,12 @@ const ANNOUNCE_MAX_USERS = 100;
 
 /** A logger that drops everything (the implementations log their Redis trouble). */
 export const silentLogger = { debug() {}, info() {}, warn() {}, error() {}, fatal() {} };
+
+/** Publishes one event on its own (a batch of one) and answers it. */
+export async function publishOne(broker: Broker, draft: EventDraft): Promise<HubEvent> {
+  const [ev] = await broker.publish([draft]);
+  return ev!;
+}
 
 /** Redis clients and prefixes made by one suite, all released by cleanup(). */
 export class RedisFixture {

@@ -18,9 +18,17 @@ export class MemoryBroker implements Broker {
     this.ring = new Array<HubEvent | undefined>(capacity);
   }
 
-  async publish(draft: EventDraft): Promise<HubEvent> {
+  /** Appends and delivers every draft in one synchronous step; the answer is kept by the memory store itself. */
+  async publish(drafts: readonly EventDraft[]): Promise<HubEvent[]> {
     const now = Date.now();
-    const ev: HubEvent = { ...draft, id: this.ids.next(now), timestamp: new Date(now).toISOString() };
+    const timestamp = new Date(now).toISOString();
+    const events = drafts.map((draft): HubEvent => ({ ...draft, id: this.ids.next(now), timestamp }));
+    for (const ev of events) this.append(ev);
+    for (const ev of events) this.listener?.onEvent(ev, undefined);
+    return events;
+  }
+
+  private append(ev: HubEvent): void {
     if (this.count < this.capacity) {
       this.ring[(this.head + this.count) % this.capacity] = ev;
       this.count++;
@@ -28,8 +36,6 @@ export class MemoryBroker implements Broker {
       this.ring[this.head] = ev;
       this.head = (this.head + 1) % this.capacity;
     }
-    this.listener?.onEvent(ev, undefined);
-    return ev;
   }
 
   async publishControl(message: ControlMessage): Promise<void> {

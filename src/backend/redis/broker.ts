@@ -1,7 +1,7 @@
 import { EVENT_ID_DIGITS } from '../../core/event-id.js';
 import type { EventDraft, HubEvent } from '../../core/events.js';
 import { dataBounds, eventFrameParts } from '../../core/frame.js';
-import type { Broker, BrokerListener, ControlMessage, HistoryInfo, HistorySlice } from '../../core/ports.js';
+import type { AnswerRecord, Broker, BrokerListener, ControlMessage, HistoryInfo, HistorySlice } from '../../core/ports.js';
 import { type Header, entryToEventId, eventToEntryId, fieldsToEvent, frameFields, makeEvent } from './broker-codec.js';
 import { HISTORY_INFO_LUA, PUBLISH_LUA } from './broker-lua.js';
 import type { BusSubscription } from './bus.js';
@@ -62,25 +62,38 @@ export class RedisBroker implements Broker {
   constructor(private readonly cmd: RedisClient, private readonly bus: BusSubscription, private readonly opts: RedisBrokerOptions) {
     const p = opts.prefix;
     this.keys = { seq: `${p}seq`, history: `${p}history`, bus: `${p}bus` };
-    cmd.defineCommand('roomcastPublish', { numberOfKeys: 3, lua: PUBLISH_LUA });
+    // The answer key is optional: the key count goes with each call.
+    cmd.defineCommand('roomcastPublish', { lua: PUBLISH_LUA });
     cmd.defineCommand('roomcastHistoryInfo', { numberOfKeys: 1, lua: HISTORY_INFO_LUA });
     this.recent = new RecentHistory(opts.historySize);
   }
 
-  async publish(draft: EventDraft): Promise<HubEvent> {
-    const dataJson = draft.dataJson ?? JSON.stringify(draft.data ?? null);
-    const h: Header = {
-      t: draft.type, r: draft.room, u: draft.userId, c: draft.connectionId, f: draft.filters,
-      s: draft.sender, o: draft.ownerUserId, ts: new Date().toISOString(),
-    };
-    const header = JSON.stringify(h);
-    const f = eventFrameParts(frameFields(h));
-    const run = this.cmd.roomcastPublish(
-      this.keys.seq, this.keys.history, this.keys.bus, this.opts.historySize, header, f.afterId, f.afterDataId, dataJson, f.afterData,
-      this.bus.publishCommand, this.lastDelivered ?? '0',
-    );
-    const id = await this.opts.errors.guard('publish', run, { type: draft.type });
-    return makeEvent(id, h, () => dataJson);
+  async publish(drafts: readonly EventDraft[], answer?: AnswerRecord): Promise<HubEvent[]> {
+    const ts = new Date().toISOString();
+    const keys = [this.keys.seq, this.keys.history, this.keys.bus];
+    if (answer !== undefined) keys.push(answer.key);
+    const args: (string | number)[] = [
+      this.opts.historySize, this.bus.publishCommand, this.lastDelivered ?? '0', drafts.length, answer?.expected ?? '', answer?.ttlMs ?? 0,
+    ];
+    const made: { h: Header; dataJson: string }[] = [];
+    for (const draft of drafts) {
+      const dataJson = draft.dataJson ?? JSON.stringify(draft.data ?? null);
+      const h: Header = {
+        t: draft.type, r: draft.room, u: draft.userId, c: draft.connectionId, f: draft.filters,
+        s: draft.sender, o: draft.ownerUserId, ts,
+      };
+      const header = JSON.stringify(h);
+      const f = eventFrameParts(frameFields(h));
+      args.push(header, f.afterId, f.afterDataId, dataJson, f.afterData);
+      made.push({ h, dataJson });
+    }
+    if (answer !== undefined) args.push(...answer.parts);
+    const run = this.cmd.roomcastPublish(keys.length, ...keys, ...args);
+    const ids = await this.opts.errors.guard('publish', run, { type: drafts[0]?.type, events: drafts.length });
+    return ids.map((id, i) => {
+      const { h, dataJson } = made[i]!;
+      return makeEvent(id, h, () => dataJson);
+    });
   }
 
   /** True once the events are on REDIS_WAIT_REPLICAS replicas (at once without it); false when one was lost in a failover. */

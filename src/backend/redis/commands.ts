@@ -11,10 +11,8 @@ type PresenceArgs = (string | number)[];
 
 declare module 'ioredis' {
   interface RedisCommander<Context extends ClientContext = { type: 'default' }> {
-    roomcastPublish(
-      seq: string, history: string, bus: string, maxlen: number, header: string,
-      afterId: string, afterDataId: string, data: string, afterData: string, publishCommand: string, floor: string,
-    ): Result<string, Context>;
+    /** Key count, then keys (seq, history, bus[, answer]), then the arguments broker-lua.ts describes. */
+    roomcastPublish(numberOfKeys: number, ...keysAndArgs: (string | number)[]): Result<string[], Context>;
     roomcastConfirm(history: string, marker: string, ...ids: string[]): Result<string[], Context>;
     roomcastSwap(key: string, expected: string, replacement: string, ttlMs: number): Result<number, Context>;
     roomcastHistoryInfo(history: string): Result<[number, string | null, string | null], Context>;

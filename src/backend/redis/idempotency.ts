@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { RedisClient, RedisErrors } from './client.js';
 import { HubError } from '../../core/errors.js';
-import type { IdempotencyStore } from '../../core/ports.js';
+import { ANSWER_ID_SLOT, type IdempotencyStore, type RecordAnswer } from '../../core/ports.js';
 import { IDEMPOTENCY_TTL_MS } from '../memory/idempotency.js';
 import { REDIS_RETRY_AFTER_SEC } from './client.js';
 import './commands.js';
@@ -27,14 +27,19 @@ return 1
 
 type Record_ = { state: 'pending'; owner: string } | { state: 'done'; answer: unknown };
 
+/** ANSWER_ID_SLOT as it reads inside a JSON string. */
+const SLOT_IN_JSON = JSON.stringify(ANSWER_ID_SLOT).slice(1, -1);
+
 /**
  * Idempotency keys shared by every process: the first request claims the key (SET NX, for
  * PENDING_TTL_MS) and stores its answer as soon as it has one; a repeat on any process within the
  * TTL answers that answer (waiting while the first is still running). A failed run releases its
  * claim, and when Redis cannot be reached at that moment (a failover) it keeps trying in the
- * background until the claim would have lapsed anyway — likewise for storing an answer — so a
- * retry neither waits for a dead claim nor publishes again what was published. Repeats on this
- * process share the first request's promise directly.
+ * background until the claim would have lapsed anyway, so a retry does not wait for a dead claim.
+ * The run gets a RecordAnswer: the broker stores the answer in the same script as the events, so a
+ * process that dies, or a reply lost, right after publishing leaves the answer behind for the retry
+ * (the claim's release then finds it and changes nothing). Repeats on this process share the first
+ * request's promise directly.
  */
 export class RedisIdempotency implements IdempotencyStore {
   private readonly inFlight = new Map<string, Promise<unknown>>();
@@ -53,7 +58,7 @@ export class RedisIdempotency implements IdempotencyStore {
     return `${this.prefix}idem:${createHash('sha256').update(key).digest('hex')}`;
   }
 
-  once<T>(key: string, run: () => Promise<T>): Promise<T> {
+  once<T>(key: string, run: (record?: RecordAnswer) => Promise<T>): Promise<T> {
     const local = this.inFlight.get(key);
     if (local !== undefined) return local as Promise<T>;
     const p = this.claim(key, run).finally(() => this.inFlight.delete(key));
@@ -70,7 +75,7 @@ export class RedisIdempotency implements IdempotencyStore {
     }
   }
 
-  private async claim<T>(key: string, run: () => Promise<T>): Promise<T> {
+  private async claim<T>(key: string, run: (record?: RecordAnswer) => Promise<T>): Promise<T> {
     const rkey = this.keyOf(key);
     const deadline = Date.now() + WAIT_MS;
     for (;;) {
@@ -90,16 +95,21 @@ export class RedisIdempotency implements IdempotencyStore {
     }
   }
 
-  private async runClaimed<T>(rkey: string, pending: string, run: () => Promise<T>): Promise<T> {
+  private async runClaimed<T>(rkey: string, pending: string, run: (record?: RecordAnswer) => Promise<T>): Promise<T> {
     const claimedAt = Date.now();
+    const record: RecordAnswer = (answer) => ({
+      key: rkey, expected: pending, ttlMs: this.ttlMs,
+      parts: JSON.stringify({ state: 'done', answer } satisfies Record_).split(SLOT_IN_JSON),
+    });
     let answer: T;
     try {
-      answer = await run();
+      answer = await run(record);
     } catch (err) {
       await this.settle(rkey, pending, '', 0, claimedAt, 'idempotency-release');
       throw err;
     }
-    // The event is published: from here on, a repeat must get this answer, never a second publish.
+    // The event is published: from here on, a repeat must get this answer, never a second publish
+    // (a run that stored it with its events has already done this; the swap then changes nothing).
     const done = JSON.stringify({ state: 'done', answer } satisfies Record_);
     await this.settle(rkey, pending, done, this.ttlMs, claimedAt, 'idempotency-store');
     return answer;
