@@ -13,13 +13,16 @@ export const FULL_RETRY_AFTER_SEC = { min: 1, max: 5 } as const;
  * rooms: its user-level memberships and its connections' rooms, hub-wide, together; its own
  * `user:<id>` room is not counted. Joining a room the user is already in always passes.
  * Two joins racing on different processes may both pass at the limit (each sees the other's
- * room only once it is applied); on one process the bound is exact.
+ * room only once it is applied); on one process the bound is exact. `memberships`: the user's
+ * user-level rooms when the caller has just read them.
  */
-export async function assertRoomsFit(ctx: HubContext, userId: string, adding: readonly string[]): Promise<void> {
+export async function assertRoomsFit(
+  ctx: HubContext, userId: string, adding: readonly string[], memberships?: readonly string[],
+): Promise<void> {
   const own = userRoom(userId);
   const extra = adding.filter((r) => r !== own);
   if (extra.length === 0) return;
-  const [member, connected] = await Promise.all([ctx.memberships.list(userId), ctx.directory.userRooms(userId)]);
+  const [member, connected] = await Promise.all([memberships ?? ctx.memberships.list(userId), ctx.directory.userRooms(userId)]);
   const current = new Set([...member, ...connected]);
   current.delete(own);
   const before = current.size;

@@ -65,9 +65,11 @@ export class Streams {
     for (const room of req.rooms) {
       if (!mayJoin(principal, room)) throw new HubError('forbidden', `you may not join room "${room}"`);
     }
-    const sticky = await this.stickyRooms(principal);
+    // One read serves both: the sticky rooms this token may join, and every membership for the limit.
+    const member = await this.ctx.memberships.list(principal.userId);
+    const sticky = member.filter((r) => mayJoin(principal, r));
     const asked = req.rooms.filter((r) => !sticky.includes(r));
-    if (asked.length > 0) await assertRoomsFit(this.ctx, principal.userId, asked);
+    if (asked.length > 0) await assertRoomsFit(this.ctx, principal.userId, asked, member);
     life.assertOpen();
 
     const conn = new Connection(
