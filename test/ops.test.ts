@@ -136,7 +136,7 @@ describe('the process', () => {
       await fetch(`${child.url}/rooms`, { headers: { authorization: `Bearer ${token}`, cookie: `roomcast_token=${token}` } });
       await fetch(`${child.url}/health?last`);
       // Requests are logged in order: once the last one is in the log, the others are too.
-      await waitFor('the last request in the log', () => child.stdout().includes('/health?last'), 5000);
+      await waitFor('the last request in the log', () => child.stdout().includes('/health?last'), 15_000);
       const out = child.stdout();
       expect(out).toContain('access_token=[redacted]');
       expect(out).not.toContain(token);
