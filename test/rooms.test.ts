@@ -41,6 +41,32 @@ describe('room policy', () => {
 });
 
 describe('join and leave', () => {
+  it('a user-level join asked with a wider token leaves out the user\'s streams whose own token may not join', async () => {
+    const publisher = hub.token('svc-narrow', 'publisher');
+    const narrow = await hub.stream('/events', hub.token('nj', 'user', { rooms: ['pub*'] }));
+    const plainUser = await hub.stream('/events', hub.token('nj'));
+    const wide = hub.token('nj');
+    // A wider token of the same user joins secret-x: its plain stream joins, the narrow one does not.
+    expect((await post('/rooms/secret-x/join', wide)).status).toBe(200);
+    expect(await plainUser.next('room-joined')).toEqual({ roomId: 'secret-x' });
+    // An admin token of the same user joins `admin`: the role-user streams stay out.
+    expect((await post('/rooms/admin/join', hub.token('nj', 'admin'))).status).toBe(200);
+    const seen = (s: typeof narrow, type: string): boolean => s.events.some((f) => f.event === type);
+    await post('/broadcast/room/secret-x', publisher, { type: 'secret' });
+    await post('/broadcast/room/admin', publisher, { type: 'admin-only' });
+    await throughMarker([narrow, plainUser], async () => {
+      const r = await post('/broadcast/user/nj', publisher, { type: 'marker' });
+      return ((await r.json()) as { id: string }).id;
+    });
+    expect(seen(plainUser, 'secret')).toBe(true);
+    expect(seen(plainUser, 'admin-only')).toBe(false);
+    expect(seen(narrow, 'secret') || seen(narrow, 'admin-only')).toBe(false);
+    expect(narrow.events.filter((f) => f.event === 'room-joined')).toEqual([]);
+    // A later stream with the narrow token does not pick the memberships up either.
+    const later = await hub.stream('/events', hub.token('nj', 'user', { rooms: ['pub*'] }));
+    expect((await later.next<{ rooms: string[] }>('connected')).rooms).toEqual(['user:nj']);
+  });
+
   it('user-level join reaches every open connection now and later ones (new tab, reconnect), until leave', async () => {
     const t = hub.token('sticky');
     const tab1 = await hub.stream('/events', t);

@@ -75,6 +75,8 @@ export class Connection implements Receiver {
     private readonly maxBufferedBytes: number,
     /** When the stream's token was issued (its `iat`), seconds since the epoch; undefined when it has none. */
     readonly iat: number | undefined = undefined,
+    /** The stream's token's `rooms` claim (undefined: no narrowing): what this connection may join, whoever asks. */
+    readonly roomClaim: readonly string[] | undefined = undefined,
   ) {
     this.lastActivity = connectedAt;
   }

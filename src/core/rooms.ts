@@ -3,7 +3,7 @@ import type { HubContext } from './context.js';
 import { HubError } from './errors.js';
 import { encodeControl } from './frame.js';
 import { assertRoomsFit } from './limits.js';
-import { mayJoin, maySeeRoom } from './policy.js';
+import { connectionMayJoin, mayJoin, maySeeRoom } from './policy.js';
 import type { ControlMessage, RoomSummary } from './ports.js';
 import type { Principal } from './principal.js';
 import type { Publishing } from './publish.js';
@@ -21,6 +21,7 @@ export class Rooms {
     const joining = msg.kind === 'join';
     const frame = encodeControl(joining ? 'room-joined' : 'room-left', { roomId: msg.room });
     for (const conn of targets) {
+      if (joining && !connectionMayJoin(conn, msg.room)) continue;
       const change = joining ? manager.join(conn, msg.room) : manager.leave(conn, msg.room);
       if (change === 'none') continue;
       manager.signal(conn, frame);

@@ -74,7 +74,7 @@ export class Streams {
 
     const conn = new Connection(
       connectionId(), principal.userId, principal.role, req.metadata,
-      principal.exp, open(), Date.now(), opts.maxBufferedBytes, principal.iat,
+      principal.exp, open(), Date.now(), opts.maxBufferedBytes, principal.iat, principal.rooms,
     );
     for (const room of [userRoom(principal.userId), ...sticky, ...req.rooms]) conn.rooms.add(room);
     // Registered before history is read, so nothing published from here on is missed;
