@@ -41,6 +41,21 @@ describe('hostile input', () => {
     expect(utf8.status).toBe(202);
   });
 
+  it('a body nested deeper than 64 levels is 400 in the error shape, however deep; 64 levels publish', async () => {
+    const send = (data: string) => hub.call('/broadcast', { method: 'POST', token: svc, body: `{"type":"deep","data":${data}}`, headers: { 'content-type': 'application/json' } });
+    const nest = (levels: number) => '['.repeat(levels) + ']'.repeat(levels);
+    // The body object is the first level: 63 arrays inside it make 64.
+    expect((await send(nest(63))).status).toBe(202);
+    for (const levels of [64, 5000]) {
+      const r = await send(nest(levels));
+      expect(r.status, String(levels)).toBe(400);
+      expectErrorShape(await r.json(), 'invalid_request');
+    }
+    const objects = await send('{"a":'.repeat(1500) + '1' + '}'.repeat(1500));
+    expect(objects.status).toBe(400);
+    expect((await hub.call('/health')).status).toBe(200);
+  });
+
   it('unknown routes are 404 in the error shape', async () => {
     const r = await hub.call('/nope/../../etc/passwd', { token: svc });
     expect(r.status).toBe(404);
