@@ -3,6 +3,7 @@ import type { Counters } from './counters.js';
 import { HubError } from './errors.js';
 import type { Broker, HubStores } from './ports.js';
 import type { RevocationList } from './revocations.js';
+import type { UserSerial } from './user-serial.js';
 
 /** The hub's tunables (from config). */
 export interface HubOptions {
@@ -88,6 +89,8 @@ export interface HubContext extends HubDeps {
   opts: HubOptions;
   life: Lifecycle;
   signals: PresenceSignals;
+  /** Room-limit checks and the writes they guard, one user at a time on this process. */
+  roomChanges: UserSerial;
 }
 
 /** Tells a room's streams, on every process, that a user arrived or left (one owner of that message). */

@@ -9,6 +9,7 @@ import type { Principal } from './principal.js';
 import { Publishing, type PublishAnswer, type PublishInput, type PublishResult } from './publish.js';
 import { Rooms } from './rooms.js';
 import { Stats, type HubStats } from './stats.js';
+import { UserSerial } from './user-serial.js';
 import { Streams, type StreamRequest } from './streams.js';
 
 /**
@@ -24,7 +25,7 @@ export class Hub {
   private readonly operators: Operators;
 
   constructor(opts: HubOptions, deps: HubDeps) {
-    this.ctx = { ...deps, opts, life: new Lifecycle(deps.logger), signals: new PresenceSignals(deps.broker) };
+    this.ctx = { ...deps, opts, life: new Lifecycle(deps.logger), signals: new PresenceSignals(deps.broker), roomChanges: new UserSerial() };
     this.publishing = new Publishing(this.ctx);
     this.streams = new Streams(this.ctx);
     this.roomsUseCase = new Rooms(this.ctx, this.publishing);

@@ -47,17 +47,23 @@ export class Rooms {
 
   /** Joins the user's connections (membership sticks to the user), or one connection, to a room. */
   async join(principal: Principal, room: string, connectionId: string | null): Promise<number> {
-    const { life, broker, memberships, directory } = this.ctx;
+    const { life, broker, memberships, directory, roomChanges } = this.ctx;
     life.assertOpen();
     if (!mayJoin(principal, room)) throw new HubError('forbidden', `you may not join room "${room}"`);
     if (connectionId !== null) {
       const owner = await this.ownedConnection(principal, connectionId);
-      await assertRoomsFit(this.ctx, owner, [room]);
-      await broker.publishControl({ kind: 'join', room, userId: owner, connectionId });
+      await roomChanges.run(owner, async () => {
+        await assertRoomsFit(this.ctx, owner, [room]);
+        await broker.publishControl({ kind: 'join', room, userId: owner, connectionId });
+      });
       return 1;
     }
-    await assertRoomsFit(this.ctx, principal.userId, [room]);
-    await memberships.add(principal.userId, room);
+    // The check and the membership write in turn with the user's other room changes here: the next
+    // check reads this membership.
+    await roomChanges.run(principal.userId, async () => {
+      await assertRoomsFit(this.ctx, principal.userId, [room]);
+      await memberships.add(principal.userId, room);
+    });
     await broker.publishControl({ kind: 'join', room, userId: principal.userId, connectionId: null });
     return directory.userConnections(principal.userId);
   }

@@ -61,6 +61,39 @@ export class Streams {
   }
 
   private async admit(principal: Principal, req: StreamRequest, open: () => SseSink): Promise<Connection> {
+    const { life, manager, opts, logger } = this.ctx;
+    // Rooms asked for count against the user's room limit: checked and recorded in turn with the
+    // user's other room changes on this process.
+    const { conn, sticky, firsts } = req.rooms.length > 0
+      ? await this.ctx.roomChanges.run(principal.userId, () => this.register(principal, req, open))
+      : await this.register(principal, req, open);
+    try {
+      if (conn.closed !== null) return conn;
+      await this.reconcileSticky(principal, conn, sticky, req.rooms);
+      // One write for the preamble (the sink adds the response head to it).
+      conn.writeNow(Buffer.concat([this.retryFrame, encodeControl('connected', {
+        connectionId: conn.id, userId: conn.userId, role: conn.role, rooms: [...conn.rooms],
+        nodeId: opts.nodeId, serverTime: new Date().toISOString(),
+      })]));
+      life.track('presence join', Promise.all(firsts.map((room) => this.ctx.signals.joined(room, conn.userId))));
+      if (req.lastEventId !== null) await this.replay(conn, req.lastEventId);
+    } catch (err) {
+      logger.error({ err, connectionId: conn.id }, 'opening the stream failed; closing it so the client retries');
+      conn.sink.destroy();
+      this.close(conn);
+      return conn;
+    }
+    if (!conn.goLive()) manager.evict(conn);
+    return conn;
+  }
+
+  /**
+   * Checks the stream's rooms (policy, room limit), registers the connection and records it
+   * hub-wide, the per-user stream limit checked in the same step; no byte is written yet.
+   */
+  private async register(
+    principal: Principal, req: StreamRequest, open: () => SseSink,
+  ): Promise<{ conn: Connection; sticky: string[]; firsts: string[] }> {
     const { life, manager, presence, opts, logger } = this.ctx;
     for (const room of req.rooms) {
       if (!mayJoin(principal, room)) throw new HubError('forbidden', `you may not join room "${room}"`);
@@ -95,24 +128,7 @@ export class Streams {
       manager.remove(conn);
       throw new HubError('too_many_connections', `at most ${opts.maxConnectionsPerUser} open streams per user`);
     }
-    try {
-      if (conn.closed !== null) return conn;
-      await this.reconcileSticky(principal, conn, sticky, req.rooms);
-      // One write for the preamble (the sink adds the response head to it).
-      conn.writeNow(Buffer.concat([this.retryFrame, encodeControl('connected', {
-        connectionId: conn.id, userId: conn.userId, role: conn.role, rooms: [...conn.rooms],
-        nodeId: opts.nodeId, serverTime: new Date().toISOString(),
-      })]));
-      life.track('presence join', Promise.all(firsts.map((room) => this.ctx.signals.joined(room, conn.userId))));
-      if (req.lastEventId !== null) await this.replay(conn, req.lastEventId);
-    } catch (err) {
-      logger.error({ err, connectionId: conn.id }, 'opening the stream failed; closing it so the client retries');
-      conn.sink.destroy();
-      this.close(conn);
-      return conn;
-    }
-    if (!conn.goLive()) manager.evict(conn);
-    return conn;
+    return { conn, sticky, firsts };
   }
 
   /** The user-level rooms this principal may still join. */

@@ -41,6 +41,26 @@ describe('limits across two processes on Redis', () => {
     expect(onA.dataOf<{ roomId: string }>('room-joined').map((d) => d.roomId)).toEqual(['x3']);
   });
 
+  it('holds the room limit exactly against parallel joins and parallel stream opens on one process', async () => {
+    const c = await startTestHub({ REDIS_URL, REDIS_PREFIX: prefix, MAX_ROOMS_PER_USER: '3', USER_RATE_LIMIT: '1000', NODE_ID: 'limits-c' });
+    try {
+      const t = c.token('racer');
+      const stream = await c.stream('/events', t);
+      const joins = await Promise.all(Array.from({ length: 10 }, (_, i) => post(c, `/rooms/race${i}/join`, t)));
+      expect(joins.map((r) => r.status).sort()).toEqual([200, 200, 200, 429, 429, 429, 429, 429, 429, 429]);
+      for (let i = 0; i < 3; i++) await stream.next('room-joined');
+      const later = await c.stream('/events', t);
+      expect((await later.next<{ rooms: string[] }>('connected')).rooms.filter((r) => r.startsWith('race'))).toHaveLength(3);
+      // Four streams of a new user, each asking for two rooms, in parallel: one fits, three do not.
+      const u = c.token('opener');
+      const opens = await Promise.all([0, 1, 2, 3].map((i) => c.call(`/events?rooms=k${i}a,k${i}b`, { token: u })));
+      expect(opens.map((r) => r.status).sort()).toEqual([200, 429, 429, 429]);
+      for (const r of opens) await r.body?.cancel();
+    } finally {
+      await c.close();
+    }
+  });
+
   it('counts join, leave and chat requests per user across processes', async () => {
     const t = a.token('busy');
     const answers: number[] = [];
