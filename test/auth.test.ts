@@ -124,6 +124,15 @@ describe('tokens', () => {
     expect(r.status).toBe(401);
   });
 
+  it('passes over another Authorization scheme (HTTP Basic) to the query and the cookie', async () => {
+    const basic = { authorization: 'Basic YTpi' };
+    expect((await hub.call(`/auth/refresh?access_token=${mint('via-query')}`, { method: 'POST', headers: basic })).status).toBe(200);
+    const byCookie = await hub.call('/auth/refresh', { method: 'POST', headers: { ...basic, cookie: `roomcast_token=${mint('via-cookie')}` } });
+    expect(((await byCookie.json()) as { user: { id: string } }).user.id).toBe('via-cookie');
+    expect((await hub.call('/rooms', { headers: basic })).status).toBe(401);
+    expect((await hub.call(`/rooms?access_token=${mint('u4')}`, { headers: { authorization: 'Bearer' } })).status).toBe(401);
+  });
+
   it('refresh answers a fresh token in the login shape; logout clears the cookie', async () => {
     const t = mint('dave', 'publisher', { rooms: ['a*'] });
     const r = await hub.call('/auth/refresh', { method: 'POST', token: t });

@@ -121,6 +121,10 @@ describe('POST /broadcast', () => {
       [{ type: 'x', extra: 1 }, ''],
       [{ type: 5 }, 'type'],
       [{ type: 'bad\ntype' }, 'type'],
+      // The hub's own stream events are not for publishers to imitate.
+      [{ type: 'shutdown' }, 'type'],
+      [{ type: 'connected' }, 'type'],
+      [{ type: 'history-gap' }, 'type'],
       [{ type: 'x', room: 'a\r\nid: 1' }, 'room'],
       [{ type: 'x', filters: { k: 5 } }, 'filters.k'],
       [{ type: 'x', connectionId: 'no such\n' }, 'connectionId'],

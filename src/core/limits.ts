@@ -8,6 +8,12 @@ import { userRoom } from './names.js';
  */
 export const FULL_RETRY_AFTER_SEC = { min: 1, max: 5 } as const;
 
+/** A Retry-After for a full process: FULL_RETRY_AFTER_SEC, drawn at random. */
+export function fullRetryAfterSec(): number {
+  const { min, max } = FULL_RETRY_AFTER_SEC;
+  return min + Math.floor(Math.random() * (max - min + 1));
+}
+
 /**
  * Refuses (429 `too_many_rooms`) a change that would put the user in more than MAX_ROOMS_PER_USER
  * rooms: its user-level memberships and its connections' rooms, hub-wide, together; its own
@@ -47,9 +53,8 @@ export class StreamSlots {
   /** Takes a slot for a stream being admitted, or refuses with 503 and a jittered Retry-After. */
   take(): void {
     if (this.full) {
-      const { min, max } = FULL_RETRY_AFTER_SEC;
       throw new HubError('unavailable', 'this process holds as many streams as it may; retry (another process may take it)',
-        undefined, min + Math.floor(Math.random() * (max - min + 1)));
+        undefined, fullRetryAfterSec());
     }
     this.admitting++;
   }

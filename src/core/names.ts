@@ -11,6 +11,15 @@ export const MAX_META_ENTRIES = 16;
 /** Prefix of every user's private room. */
 export const USER_ROOM_PREFIX = 'user:';
 
+/**
+ * The hub's own stream events (they carry no `id:`). A published event may not take one of these
+ * types: a plain EventSource listener could not tell it from the hub's own.
+ */
+export const CONTROL_EVENT_TYPES: ReadonlySet<string> = new Set([
+  'connected', 'history-gap', 'room-joined', 'room-left', 'presence-join', 'presence-leave',
+  'token-expired', 'token-revoked', 'disconnected', 'shutdown',
+]);
+
 /** True for a valid user id. */
 export function isUserId(value: string): boolean {
   return USER_ID_RE.test(value);

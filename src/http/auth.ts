@@ -8,10 +8,14 @@ import type { TokenService } from './tokens.js';
 /** The cookie that carries a browser's token. */
 export const TOKEN_COOKIE = 'roomcast_token';
 
-/** The request's token: Authorization header, then `access_token` query, then the cookie. */
+/**
+ * The request's token: `Authorization: Bearer`, then `access_token` query, then the cookie. Another
+ * scheme (Basic, for a site behind HTTP authentication) is not ours and falls through; a Bearer
+ * header without a token is an invalid token.
+ */
 export function extractToken(headers: IncomingHttpHeaders, query: Record<string, unknown>): string | undefined {
   const header = headers.authorization;
-  if (header !== undefined) {
+  if (header !== undefined && /^Bearer(\s|$)/i.test(header)) {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
     return m?.[1] ?? '';
   }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { HubError } from '../core/errors.js';
 import {
-  isRoomId, MAX_META_ENTRIES, META_KEY_RE, META_VALUE_RE, NAME_RE, USER_ID_RE,
+  CONTROL_EVENT_TYPES, isRoomId, MAX_META_ENTRIES, META_KEY_RE, META_VALUE_RE, NAME_RE, USER_ID_RE,
 } from '../core/names.js';
 import type { PublishInput } from '../core/publish.js';
 import type { Metadata } from '../core/events.js';
@@ -21,7 +21,8 @@ const filtersSchema = z.record(
 
 /** One event to publish, as `/broadcast` takes it. */
 export const publishSchema = z.object({
-  type: z.string().regex(NAME_RE, 'must match ^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$'),
+  type: z.string().regex(NAME_RE, 'must match ^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$')
+    .refine((t) => !CONTROL_EVENT_TYPES.has(t), 'is the name of one of the hub\'s own stream events'),
   data: z.unknown().optional(),
   room: roomIdSchema.nullable().optional(),
   userId: userIdSchema.nullable().optional(),

@@ -1,6 +1,7 @@
 import { Router, type RequestHandler } from 'express';
 import { STORE_RETRY_AFTER_SEC } from '../../core/errors.js';
 import type { Hub } from '../../core/hub.js';
+import { fullRetryAfterSec } from '../../core/limits.js';
 import type { Metrics } from '../../observability/metrics.js';
 import { requireRole } from '../auth.js';
 import { sendError } from '../errors.js';
@@ -20,7 +21,8 @@ export function opsRouter(opts: { hub: Hub; metrics: Metrics; auth: RequestHandl
       return;
     }
     const why = hub.closing ? 'the process is shutting down' : hub.full ? 'the process holds MAX_STREAMS streams' : 'Redis is unreachable';
-    sendError(res, 'unavailable', why, undefined, hub.closing || hub.full ? undefined : STORE_RETRY_AFTER_SEC);
+    // Waiting helps a full process (streams close) and a Redis outage; not one that is shutting down.
+    sendError(res, 'unavailable', why, undefined, hub.closing ? undefined : hub.full ? fullRetryAfterSec() : STORE_RETRY_AFTER_SEC);
   });
 
   router.get('/stats', auth, requireRole('publisher', 'admin'), async (_req, res) => {
