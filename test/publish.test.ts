@@ -107,6 +107,23 @@ describe('POST /broadcast', () => {
     expect(((await other.json()) as { id: string }).id).not.toBe((a as { id: string }).id);
   });
 
+  it('refuses an Idempotency-Key reused with another request (other data, or another endpoint) and publishes nothing', async () => {
+    const s = await hub.stream('/events?rooms=idem-room', hub.token('idem2'));
+    const key = `reuse-${Math.random()}`;
+    expect((await publish({ type: 'first', data: 1 }, '/broadcast', { 'idempotency-key': key })).status).toBe(202);
+    for (const [body, path] of [
+      [{ type: 'first', data: 2 }, '/broadcast'],
+      [{ type: 'first', data: 1 }, '/broadcast/room/idem-room'],
+      [{ events: [{ type: 'first', data: 1 }] }, '/broadcast/batch'],
+    ] as const) {
+      const r = await publish(body, path, { 'idempotency-key': key });
+      expect(r.status, path).toBe(400);
+      expect(await r.json()).toMatchObject({ error: { code: 'invalid_request', details: [{ path: 'Idempotency-Key' }] } });
+    }
+    await settle([s]);
+    expect(s.events.filter((f) => f.event === 'first')).toHaveLength(1);
+  });
+
   it('needs role publisher or admin', async () => {
     const r = await hub.call('/broadcast', { method: 'POST', token: hub.token('plain'), json: { type: 'x' } });
     expect(r.status).toBe(403);

@@ -67,8 +67,10 @@ export class Hub {
   }
 
   /** Runs a publish once per idempotency key (scoped to the sender); `run` passes `record` on to publish. */
-  idempotent<T extends PublishAnswer>(sender: string, key: string | undefined, run: (record?: RecordAnswer) => Promise<T>): Promise<T> {
-    return this.publishing.idempotent(sender, key, run);
+  idempotent<T extends PublishAnswer>(
+    sender: string, key: string | undefined, request: unknown, run: (record?: RecordAnswer) => Promise<T>,
+  ): Promise<T> {
+    return this.publishing.idempotent(sender, key, request, run);
   }
 
   /** Admits and opens a stream (see Streams.open). */

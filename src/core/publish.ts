@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { HubContext } from './context.js';
 import { HubError, STORE_RETRY_AFTER_SEC } from './errors.js';
 import type { EventDraft, HubEvent, Metadata } from './events.js';
@@ -22,6 +23,12 @@ export interface PublishResult {
 
 /** The answer to a publish or a batch. */
 export type PublishAnswer = PublishResult | { ids: string[] };
+
+/** An answer kept under an idempotency key, with the digest of the request it answers. */
+interface Fingerprinted<T> {
+  request: string;
+  answer: T;
+}
 
 /** The publish use-case: check, append to history (the id is assigned there), fan out. */
 export class Publishing {
@@ -50,11 +57,25 @@ export class Publishing {
    * Runs a publish once per idempotency key (scoped to the sender), and answers once its events are
    * as durable as the deployment asks (REDIS_WAIT_REPLICAS). The answer is stored before that wait,
    * so a publish answered 503 because the wait ran out is, on retry, confirmed again rather than
-   * published twice.
+   * published twice. `request` (endpoint and events) is stored with the answer as a digest: the
+   * same key sent with another request is refused (400), never answered with the other's answer.
    */
-  async idempotent<T extends PublishAnswer>(sender: string, key: string | undefined, run: (record?: RecordAnswer) => Promise<T>): Promise<T> {
+  async idempotent<T extends PublishAnswer>(
+    sender: string, key: string | undefined, request: unknown, run: (record?: RecordAnswer) => Promise<T>,
+  ): Promise<T> {
     const scoped = key === undefined ? undefined : `${sender}\u0000${key}`;
-    const answer = scoped === undefined ? await run() : await this.ctx.idempotency.once(scoped, run);
+    let answer: T;
+    if (scoped === undefined) answer = await run();
+    else {
+      const digest = createHash('sha256').update(JSON.stringify(request)).digest('base64url');
+      const kept = await this.ctx.idempotency.once(scoped, async (record): Promise<Fingerprinted<T>> =>
+        ({ request: digest, answer: await run(record && ((a) => record({ request: digest, answer: a }))) }));
+      if (kept.request !== digest) {
+        throw new HubError('invalid_request', 'this Idempotency-Key was first used with another request; use a new key for a new request',
+          [{ path: 'Idempotency-Key', message: 'already used with another request' }]);
+      }
+      answer = kept.answer;
+    }
     const { broker, idempotency } = this.ctx;
     if (broker.confirm === undefined || (await broker.confirm('id' in answer ? [answer.id] : answer.ids))) return answer;
     // Lost with a primary that died before its replicas had it: never answered 202, so it may be published again.

@@ -30,7 +30,7 @@ export function broadcastRouter(hub: Hub, auth: RequestHandler, json: RequestHan
     }
     const input = { ...toPublishInput(body), ...forced };
     const sender = principalOf(res).userId;
-    const answer = await hub.idempotent(`${sender} ${req.path}`, idempotencyKey(req), (record) => hub.publish(sender, input, record));
+    const answer = await hub.idempotent(sender, idempotencyKey(req), { endpoint: req.path, input }, (record) => hub.publish(sender, input, record));
     res.status(202).json(answer);
   };
 
@@ -44,7 +44,7 @@ export function broadcastRouter(hub: Hub, auth: RequestHandler, json: RequestHan
     const body = parseWith(batchSchema, req.body);
     const sender = principalOf(res).userId;
     const inputs = body.events.map(toPublishInput);
-    res.status(202).json(await hub.idempotent(`${sender} ${req.path}`, idempotencyKey(req), (record) => hub.publishBatch(sender, inputs, record)));
+    res.status(202).json(await hub.idempotent(sender, idempotencyKey(req), { endpoint: req.path, inputs }, (record) => hub.publishBatch(sender, inputs, record)));
   });
 
   return router;
