@@ -27,6 +27,8 @@ import { WebhookSender } from './webhooks/sender.js';
  * (4096 on current Linux; raise it on hosts that take large storms).
  */
 export const LISTEN_BACKLOG = 65_535;
+/** During shutdown, how often sockets left idle by a finished request are closed. */
+const IDLE_SWEEP_MS = 100;
 
 /** A hub serving HTTP. */
 export interface RunningHub {
@@ -160,12 +162,17 @@ export async function startHub(config: Config, opts: { logger?: Logger } = {}): 
     const hubDone = hub.shutdown(reason);
     await backend.lease.stop();
     await hubDone;
+    // A keep-alive socket whose request finishes during shutdown becomes idle then: close such
+    // sockets as they come, so the process exits when its last request is answered.
+    const idleSweep = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS);
+    void closed.finally(() => clearInterval(idleSweep));
     server.closeIdleConnections();
     // The streams' ends are recorded by now: their webhooks get one attempt before the deadline.
     const webhooksDone = webhooks?.stop(Math.max(0, config.shutdownTimeoutMs - 500));
     // Requests in flight finish; whatever is still open at the deadline is cut.
     const deadline = new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, config.shutdownTimeoutMs - 500)).unref());
     await Promise.race([closed, deadline]);
+    clearInterval(idleSweep);
     server.closeAllConnections();
     await webhooksDone;
     await backend.webhooks?.lease.stop();

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -76,12 +77,14 @@ describe('health, readiness, stats, metrics', () => {
 });
 
 describe('the process', () => {
-  it('is not ready once shutdown begins, and refuses new publishes with 503', async () => {
+  it('is not ready once shutdown begins, and accepts no new publish', async () => {
     const h = await startTestHub();
     const stopping = h.running.shutdown('test');
     expect(h.running.hub.ready()).toBe(false);
-    await expect(h.running.hub.publish('svc', { type: 'x', data: null, room: null, userId: null, connectionId: null, filters: null }))
-      .rejects.toMatchObject({ code: 'unavailable', status: 503 });
+    // A new request meets a closed listener, or (on a socket already mid-request) a 503 in the error shape.
+    const answer = await h.call('/broadcast', { method: 'POST', token: h.token('svc', 'publisher'), json: { type: 'x' } })
+      .then(async (r) => ({ status: r.status, body: await r.json() }), () => ({ status: 0, body: null }));
+    if (answer.status !== 0) expect(answer).toMatchObject({ status: 503, body: { error: { code: 'unavailable' } } });
     await stopping;
   });
 
@@ -173,6 +176,38 @@ describe('the process', () => {
       // Bounded generously: the process force-exits after SHUTDOWN_TIMEOUT_MS; how fast it exits is for the bench.
       expect(await within('the process to exit', child.exited, 15_000)).toEqual({ code: 0, signal: null });
     } finally {
+      await child.kill('SIGKILL');
+    }
+  });
+  it('on SIGTERM: finishes a publish whose body was still arriving, then closes its keep-alive socket and exits long before the deadline', async () => {
+    const child = await startHubProcess({ JWT_SECRET: TEST_SECRET, SHUTDOWN_TIMEOUT_MS: '30000', LOG_LEVEL: 'info' });
+    const socket = connect(child.port, '127.0.0.1');
+    try {
+      let answer = '';
+      socket.on('data', (d: Buffer) => { answer += d.toString(); });
+      const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      const body = JSON.stringify({ type: 'late', data: 1 });
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      socket.write(`POST /broadcast HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${mint('svc', 'publisher')}\r\n`
+        + `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: keep-alive\r\n\r\n${body.slice(0, 5)}`);
+      // Another request answered after it: the hub has read the first one's head by now.
+      expect((await fetch(`${child.url}/health`)).status).toBe(200);
+      child.proc.kill('SIGTERM');
+      await waitFor('shutdown to begin', () => child.stdout().includes('shutting down'), 15_000);
+      socket.write(body.slice(5));
+      await within('the answer', new Promise<void>((resolve, reject) => {
+        const check = setInterval(() => {
+          if (answer.includes('\r\n\r\n{')) { clearInterval(check); resolve(); }
+        }, 10);
+        void ended.then(() => { clearInterval(check); if (!answer.includes('\r\n\r\n{')) reject(new Error(`closed without an answer: ${answer}`)); });
+      }), 15_000);
+      expect(answer).toMatch(/^HTTP\/1\.1 202 /);
+      expect(answer).toMatch(/"id":"\d{16}"/);
+      // The socket is closed by the hub once idle, and the process exits then, not at the 30 s deadline.
+      await within('the hub to close the socket', ended, 15_000);
+      expect(await within('the process to exit', child.exited, 15_000)).toEqual({ code: 0, signal: null });
+    } finally {
+      socket.destroy();
       await child.kill('SIGKILL');
     }
   });

@@ -85,7 +85,6 @@ export class Publishing {
 
   /** Checks one event (the target connection is open, the encoded size fits) and builds its draft. */
   private async prepare(sender: string, input: PublishInput): Promise<EventDraft> {
-    this.ctx.life.assertOpen();
     let ownerUserId: string | null = null;
     if (input.connectionId !== null) {
       ownerUserId = await this.ctx.directory.connectionOwner(input.connectionId);
@@ -103,9 +102,12 @@ export class Publishing {
     return draft;
   }
 
-  /** Appends checked drafts to history and fans them out, in one step (with the answer, if any). */
+  /**
+   * Appends checked drafts to history and fans them out, in one step (with the answer, if any).
+   * No shutdown check here: a publish request that arrived before shutdown is finished (with Redis
+   * its event still reaches the other processes); new requests are refused at the HTTP door.
+   */
   private async emit(drafts: readonly EventDraft[], answer: AnswerRecord | undefined): Promise<HubEvent[]> {
-    this.ctx.life.assertOpen();
     let events: HubEvent[];
     try {
       events = await this.ctx.broker.publish(drafts, answer);

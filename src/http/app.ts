@@ -7,6 +7,7 @@ import helmet from 'helmet';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Hub } from '../core/hub.js';
+import { HubError } from '../core/errors.js';
 import { authenticate } from './auth.js';
 import { errorHandler, notFound } from './errors.js';
 import { openApiRouter } from './openapi.js';
@@ -51,6 +52,13 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
   app.use(httpLogger(deps.logger));
+  // Shutdown: requests that arrive from now on are refused (health and readiness still answer);
+  // those already in flight are finished.
+  app.use((req, res, next) => {
+    if (!hub.closing || (req.method === 'GET' && (req.path === '/health' || req.path === '/ready'))) return next();
+    res.setHeader('Connection', 'close');
+    next(new HubError('unavailable', 'the hub is shutting down'));
+  });
   app.use(helmet({
     contentSecurityPolicy: {
       directives: {
