@@ -8,7 +8,7 @@ import { boolVar, durationVar, intVar, openFileLimit, type Env } from './config-
 import { webhookVars, type WebhookConfig } from './config-webhooks.js';
 
 export { ConfigError } from './config-error.js';
-export { openFileLimit, parseDurationSec } from './config-vars.js';
+export { loadEnvFile, openFileLimit, parseDurationSec } from './config-vars.js';
 export { MIN_WEBHOOK_SECRET_BYTES, WEBHOOK_RETRY_FOR_SEC, type WebhookConfig } from './config-webhooks.js';
 
 /** Default HTTP port. */

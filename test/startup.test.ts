@@ -1,6 +1,9 @@
 // Start-up failures of `node dist/main.js`: each stops with one line naming what to fix.
 import { generateKeyPairSync } from 'node:crypto';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { assertBuilt, cleanEnv, MAIN, startChild, stopAll } from './support/processes.js';
@@ -69,5 +72,15 @@ describe('JWT_PUBLIC_KEY', () => {
       .publicKey.export({ type: 'spki', format: 'pem' }).toString();
     expect(loadConfig({ ...base, JWT_PUBLIC_KEY: pem('rsa') }).jwtPublicKey).toContain('BEGIN PUBLIC KEY');
     expect(() => loadConfig({ ...base, JWT_PUBLIC_KEY: pem('ec') })).toThrow(/^JWT_PUBLIC_KEY: must be an RSA public key \(RS256\), got ec$/);
+  });
+});
+
+describe('.env', () => {
+  it('a directory named .env stops the hub with one line naming .env (exit 78), no stack trace', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'roomcast-dotenv-'));
+    mkdirSync(join(dir, '.env'));
+    const { code, stderr } = await runToExit({ HOST: '127.0.0.1', PORT: '0' }, dir);
+    expect(code).toBe(78);
+    expect(stderr.trim()).toBe('roomcast: invalid configuration: .env: is not a file (remove it or make it a file of VAR=value lines)');
   });
 });

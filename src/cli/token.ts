@@ -1,6 +1,5 @@
-import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, parseDurationSec, type Config } from '../config.js';
+import { ConfigError, loadConfig, loadEnvFile, parseDurationSec, type Config } from '../config.js';
 import { isRoomId, isUserId } from '../core/names.js';
 import type { Role } from '../core/principal.js';
 import { ROLES, TokenService } from '../http/tokens.js';
@@ -25,9 +24,9 @@ function main(): void {
   const rooms = values.rooms?.split(',').map((r) => r.trim()).filter(Boolean);
   for (const r of rooms ?? []) if (!isRoomId(r.endsWith('*') ? r.slice(0, -1) || 'x' : r)) fail(`invalid room pattern "${r}"`);
 
-  if (existsSync('.env')) process.loadEnvFile('.env');
   let config: Config;
   try {
+    loadEnvFile('.env');
     // The service token must verify on the hub, so it needs the hub's own secret.
     config = loadConfig({ ...process.env, DEMO: 'false' });
   } catch (err) {
