@@ -1,5 +1,5 @@
 /** Readers of single environment variables, each failing with a ConfigError naming the variable. */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { ConfigError } from './config-error.js';
 
 /** Open-file limit assumed where the process cannot read its own (not Linux). */
@@ -57,3 +57,17 @@ export function openFileLimit(): number {
   }
 }
 
+
+/**
+ * Reads `.env` (or `path`) into process.env when it exists; variables already set win. Fails with a
+ * ConfigError naming the file when it is not a readable file (a directory, say).
+ */
+export function loadEnvFile(path = '.env'): void {
+  if (!existsSync(path)) return;
+  if (!statSync(path).isFile()) throw new ConfigError(path, 'is not a file (remove it or make it a file of VAR=value lines)');
+  try {
+    process.loadEnvFile(path);
+  } catch (err) {
+    throw new ConfigError(path, `cannot be read: ${(err as Error).message}`);
+  }
+}

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createPublicKey, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { z } from 'zod';
@@ -8,7 +8,7 @@ import { boolVar, durationVar, intVar, openFileLimit, type Env } from './config-
 import { webhookVars, type WebhookConfig } from './config-webhooks.js';
 
 export { ConfigError } from './config-error.js';
-export { openFileLimit, parseDurationSec } from './config-vars.js';
+export { loadEnvFile, openFileLimit, parseDurationSec } from './config-vars.js';
 export { MIN_WEBHOOK_SECRET_BYTES, WEBHOOK_RETRY_FOR_SEC, type WebhookConfig } from './config-webhooks.js';
 
 /** Default HTTP port. */
@@ -116,6 +116,18 @@ export const CONFIG_VARIABLES = [
 
 const nodeIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/);
 
+/** Fails unless the key is a readable PEM RSA public key (RS256 verifies with it). */
+function checkPublicKey(pem: string): void {
+  if (!pem.includes('BEGIN PUBLIC KEY')) throw new ConfigError('JWT_PUBLIC_KEY', 'must be a PEM public key (-----BEGIN PUBLIC KEY-----)');
+  let type: string | undefined;
+  try {
+    type = createPublicKey(pem).asymmetricKeyType;
+  } catch (err) {
+    throw new ConfigError('JWT_PUBLIC_KEY', `is not a readable PEM public key (${(err as Error).message.replace(/\.$/, '')})`);
+  }
+  if (type !== 'rsa') throw new ConfigError('JWT_PUBLIC_KEY', `must be an RSA public key (RS256), got ${type ?? 'an unknown type'}`);
+}
+
 /** Parses and validates the environment once; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Env = process.env): Config {
   const demo = boolVar(env, 'DEMO', false);
@@ -190,9 +202,7 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   const jwtPublicKey = env.JWT_PUBLIC_KEY?.trim() || undefined;
-  if (jwtPublicKey !== undefined && !jwtPublicKey.includes('BEGIN PUBLIC KEY')) {
-    throw new ConfigError('JWT_PUBLIC_KEY', 'must be a PEM public key (-----BEGIN PUBLIC KEY-----)');
-  }
+  if (jwtPublicKey !== undefined) checkPublicKey(jwtPublicKey);
 
   const workers = intVar(env, 'WORKERS', 1, 1, 64);
   if (workers > 1 && redis === undefined) throw new ConfigError('WORKERS', 'more than one worker needs Redis (REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES): the workers share state through it');

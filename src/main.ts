@@ -1,15 +1,14 @@
 import cluster from 'node:cluster';
-import { existsSync } from 'node:fs';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { ConfigError, loadConfig, loadEnvFile, type Config } from './config.js';
 import { startHub } from './server.js';
 
 /** Exit code for a configuration error. */
 const EXIT_CONFIG = 78;
 
 function readConfig(): Config {
-  // A .env file is read once at start; variables already set win.
-  if (existsSync('.env')) process.loadEnvFile('.env');
   try {
+    // A .env file is read once at start; variables already set win.
+    loadEnvFile('.env');
     return loadConfig(process.env);
   } catch (err) {
     if (err instanceof ConfigError) {

@@ -73,6 +73,16 @@ async function createBackend(config: Config, manager: ConnectionManager, counter
   return redisBackend(config, manager, counters, startedAt, logger);
 }
 
+/** Why listening failed, naming the variable to change (HOST or PORT); other errors as they are. */
+function listenError(err: NodeJS.ErrnoException, config: Config): Error {
+  const host = config.host ?? 'all interfaces';
+  if (err.syscall === 'getaddrinfo') return new Error(`HOST: cannot resolve "${config.host}" (${err.code})`);
+  if (err.code === 'EADDRNOTAVAIL') return new Error(`HOST: "${config.host}" is not an address of this machine (EADDRNOTAVAIL)`);
+  if (err.code === 'EADDRINUSE') return new Error(`PORT: port ${config.port} on ${host} is already in use (EADDRINUSE)`);
+  if (err.code === 'EACCES') return new Error(`PORT: no permission to listen on port ${config.port} on ${host} (EACCES)`);
+  return err;
+}
+
 /** The composition root: builds the whole hub from a config and starts listening. */
 export async function startHub(config: Config, opts: { logger?: Logger } = {}): Promise<RunningHub> {
   const startedAt = Date.now();
@@ -115,9 +125,10 @@ export async function startHub(config: Config, opts: { logger?: Logger } = {}): 
   server.keepAliveTimeout = 5_000;
   server.on('clientError', answerClientError);
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const fail = (err: NodeJS.ErrnoException): void => reject(listenError(err, config));
+    server.once('error', fail);
     server.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG }, () => {
-      server.off('error', reject);
+      server.off('error', fail);
       resolve();
     });
   });

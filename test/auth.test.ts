@@ -189,3 +189,26 @@ describe('commands', () => {
     })).toThrow(/role/);
   });
 });
+
+describe('login right after a revocation', () => {
+  it('answers a token that works at once (its iat is past the revocation), while the older one is refused', async () => {
+    const tokenOf = async (r: Response): Promise<string> => {
+      expect(r.status).toBe(200);
+      return ((await r.json()) as { token: string }).token;
+    };
+    const old = await tokenOf(await login('alice', 'alice'));
+    // Early in a second, so the login below falls in the revocation's second (the case being fixed).
+    const ms = Date.now() % 1000;
+    if (ms > 500) await new Promise((resolve) => setTimeout(resolve, 1000 - ms + 10));
+    const revoked = await hub.call('/admin/revoke', { method: 'POST', token: hub.token('root', 'admin'), json: { userId: 'alice' } });
+    expect(revoked.status).toBe(200);
+    const before = Math.floor(Date.parse(((await revoked.json()) as { before: string }).before) / 1000);
+    const fresh = await tokenOf(await login('alice', 'alice'));
+    expect((jwt.decode(fresh) as jwt.JwtPayload).iat).toBeGreaterThan(before);
+    expect((await hub.call('/rooms', { token: fresh })).status).toBe(200);
+    expect((await hub.call('/rooms', { token: old })).status).toBe(401);
+    // /auth/refresh with the new token answers one that works too
+    const refreshed = await tokenOf(await hub.call('/auth/refresh', { method: 'POST', token: fresh }));
+    expect((await hub.call('/rooms', { token: refreshed })).status).toBe(200);
+  });
+});

@@ -74,6 +74,21 @@ export class TokenService {
     return { token, expiresIn };
   }
 
+  /**
+   * Signs like `issue`, but never a token the user's revocation refuses at once: `iat` has whole
+   * seconds, so right after `POST /admin/revoke` this waits (under a second) for the next second.
+   * A revocation whose `before` lies further ahead is not waited for.
+   */
+  async issueUnrevoked(sub: string, role: Role, opts: { ttlSec?: number; rooms?: readonly string[] } = {}): Promise<{ token: string; expiresIn: number }> {
+    const refuses = (iat: number): boolean => this.checks.revocations?.refuses(sub, iat) ?? false;
+    for (let tries = 0; tries < 3; tries++) {
+      const now = Math.floor(Date.now() / 1000);
+      if (!refuses(now) || refuses(now + 1)) break;
+      await new Promise((resolve) => setTimeout(resolve, (now + 1) * 1000 - Date.now() + 5));
+    }
+    return this.issue(sub, role, opts);
+  }
+
   /** Verifies a token and its claims; null when it is forged, expired, of another algorithm or malformed. */
   verify(token: string): Principal | null {
     if (token.length > 8192) return null;

@@ -12,8 +12,9 @@ function setTokenCookie(req: Request, res: Response, token: string, maxAgeSec: n
   });
 }
 
-function answerToken(req: Request, res: Response, tokens: TokenService, p: Pick<Principal, 'userId' | 'role' | 'rooms'>): void {
-  const { token, expiresIn } = tokens.issue(p.userId, p.role, p.rooms === undefined ? {} : { rooms: p.rooms });
+async function answerToken(req: Request, res: Response, tokens: TokenService, p: Pick<Principal, 'userId' | 'role' | 'rooms'>): Promise<void> {
+  // Right after a revocation of this user, waits for a second its `iat` is not refused in.
+  const { token, expiresIn } = await tokens.issueUnrevoked(p.userId, p.role, p.rooms === undefined ? {} : { rooms: p.rooms });
   setTokenCookie(req, res, token, expiresIn);
   res.json({ token, tokenType: 'Bearer', expiresIn, user: { id: p.userId, role: p.role } });
 }
@@ -33,7 +34,7 @@ export function authRouter(opts: {
     const body = parseWith(loginSchema, req.body);
     const role = await users.authenticate(body.username, body.password);
     if (role === null) throw new HubError('invalid_credentials', 'unknown user or wrong password');
-    answerToken(req, res, tokens, { userId: body.username, role, rooms: undefined });
+    await answerToken(req, res, tokens, { userId: body.username, role, rooms: undefined });
   });
 
   router.post('/auth/logout', (req, res) => {
@@ -41,8 +42,8 @@ export function authRouter(opts: {
     res.json({ loggedOut: true });
   });
 
-  router.post('/auth/refresh', auth, (req, res) => {
-    answerToken(req, res, tokens, principalOf(res));
+  router.post('/auth/refresh', auth, async (req, res) => {
+    await answerToken(req, res, tokens, principalOf(res));
   });
 
   return router;
