@@ -1,43 +1,26 @@
-import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, loadEnvFile, parseDurationSec, type Config } from '../config.js';
 import { isRoomId, isUserId } from '../core/names.js';
 import type { Role } from '../core/principal.js';
 import { ROLES, TokenService } from '../http/tokens.js';
+import { HELP_OPTION, failUsage, readCommandLine } from './args.js';
 
-const USAGE = 'usage: npm run token -- --sub <id> [--role user|publisher|admin] [--ttl 30d] [--rooms a,b*]\n';
+/** This command, for its messages. */
+const CMD = { name: 'token', usage: 'usage: npm run token -- --sub <id> [--role user|publisher|admin] [--ttl 30d] [--rooms a,b*]\n' };
 
 /** Prints `token: <msg>` and the usage to stderr; exits 2. */
-function fail(msg: string): never {
-  process.stderr.write(`token: ${msg}\n${USAGE}`);
-  process.exit(2);
-}
-
-/** Reads the options; exits on --help (usage, 0) or a bad option (one line and the usage, 2). */
-function readArgs() {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      options: {
-        sub: { type: 'string' },
-        role: { type: 'string', default: 'publisher' },
-        ttl: { type: 'string', default: '30d' },
-        rooms: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    fail((err as Error).message.split(/\.\s|\n/)[0] ?? String(err));
-  }
-  if (parsed.values.help === true) {
-    process.stdout.write(USAGE);
-    process.exit(0);
-  }
-  return parsed.values;
-}
+const fail = (msg: string): never => failUsage(CMD, msg);
 
 /** `npm run token -- --sub billing --role publisher --ttl 30d [--rooms a,b*]`: prints a signed token. */
 function main(): void {
-  const values = readArgs();
+  const { values } = readCommandLine(CMD, {
+    options: {
+      sub: { type: 'string' },
+      role: { type: 'string', default: 'publisher' },
+      ttl: { type: 'string', default: '30d' },
+      rooms: { type: 'string' },
+      help: HELP_OPTION,
+    },
+  });
   if (values.sub === undefined || !isUserId(values.sub)) fail('--sub must be a user id (1-128 characters, no control characters)');
   if (!(ROLES as readonly string[]).includes(values.role)) fail(`--role must be one of ${ROLES.join(', ')}`);
   const ttlSec = parseDurationSec(values.ttl) ?? fail('--ttl must be seconds or like 15m, 12h, 30d');
