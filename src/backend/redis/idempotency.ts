@@ -97,10 +97,14 @@ export class RedisIdempotency implements IdempotencyStore {
 
   private async runClaimed<T>(rkey: string, pending: string, run: (record?: RecordAnswer) => Promise<T>): Promise<T> {
     const claimedAt = Date.now();
-    const record: RecordAnswer = (answer) => ({
-      key: rkey, expected: pending, ttlMs: this.ttlMs,
-      parts: JSON.stringify({ state: 'done', answer } satisfies Record_).split(SLOT_IN_JSON),
-    });
+    let recorded = false;
+    const record: RecordAnswer = (answer) => {
+      recorded = true;
+      return {
+        key: rkey, expected: pending, ttlMs: this.ttlMs,
+        parts: JSON.stringify({ state: 'done', answer } satisfies Record_).split(SLOT_IN_JSON),
+      };
+    };
     let answer: T;
     try {
       answer = await run(record);
@@ -108,8 +112,10 @@ export class RedisIdempotency implements IdempotencyStore {
       await this.settle(rkey, pending, '', 0, claimedAt, 'idempotency-release');
       throw err;
     }
-    // The event is published: from here on, a repeat must get this answer, never a second publish
-    // (a run that stored it with its events has already done this; the swap then changes nothing).
+    // The event is published: from here on, a repeat must get this answer, never a second publish.
+    // A run that handed its record to the publish script succeeded only once that script ran, and
+    // the script stored the answer (or found the claim gone, where this swap would fail too).
+    if (recorded) return answer;
     const done = JSON.stringify({ state: 'done', answer } satisfies Record_);
     await this.settle(rkey, pending, done, this.ttlMs, claimedAt, 'idempotency-store');
     return answer;
