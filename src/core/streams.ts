@@ -32,6 +32,11 @@ function connectionId(): string {
   return idPool.toString('base64url', idPoolAt - 12, idPoolAt);
 }
 
+/** Of a user's user-level memberships, those this token may join (a narrower token leaves some out). */
+function stickyOf(principal: Principal, memberships: readonly string[]): string[] {
+  return memberships.filter((r) => mayJoin(principal, r));
+}
+
 /** Events read per history round trip during replay. */
 export const HISTORY_PAGE = 200;
 
@@ -100,7 +105,7 @@ export class Streams {
     }
     // One read serves both: the sticky rooms this token may join, and every membership for the limit.
     const member = await this.ctx.memberships.list(principal.userId);
-    const sticky = member.filter((r) => mayJoin(principal, r));
+    const sticky = stickyOf(principal, member);
     const asked = req.rooms.filter((r) => !sticky.includes(r));
     if (asked.length > 0) await assertRoomsFit(this.ctx, principal.userId, asked, member);
     life.assertOpen();
@@ -133,7 +138,7 @@ export class Streams {
 
   /** The user-level rooms this principal may still join. */
   private async stickyRooms(principal: Principal): Promise<string[]> {
-    return (await this.ctx.memberships.list(principal.userId)).filter((r) => mayJoin(principal, r));
+    return stickyOf(principal, await this.ctx.memberships.list(principal.userId));
   }
 
   /**
